@@ -1,0 +1,258 @@
+"""The math of the engine, vectorized with NumPy.
+
+Everything here works on NHWC arrays: images ``x: (N, H, W, C)``, conv kernels
+``w: (kh, kw, c_in, c_out)``. Layers (``layers.py``) call these functions and keep
+what their backward pass needs; the step-by-step trace reads the same tensors.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+PADDING_MODES = ("valid", "same")
+
+
+def pair(value, what: str) -> tuple[int, int]:
+    """An int or a pair of ints as ``(rows, cols)``; ``what`` names it in errors."""
+    if isinstance(value, (int, np.integer)):
+        pair_value = (int(value), int(value))
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(
+        isinstance(v, (int, np.integer)) for v in value
+    ):
+        pair_value = (int(value[0]), int(value[1]))
+    else:
+        raise ValueError(f"{what} must be an int or a pair of ints, got {value!r}")
+    if min(pair_value) < 1:
+        raise ValueError(f"{what} must be positive, got {value!r}")
+    return pair_value
+
+
+def check_padding(padding, what: str = "padding"):
+    """'valid', 'same', or a non-negative int (symmetric zero padding)."""
+    if isinstance(padding, str) and padding.lower() in PADDING_MODES:
+        return padding.lower()
+    if isinstance(padding, (int, np.integer)) and not isinstance(padding, bool) and padding >= 0:
+        return int(padding)
+    raise ValueError(f"{what} must be 'valid', 'same' or a non-negative int, got {padding!r}")
+
+
+def pad_amounts(size: int, kernel: int, stride: int, padding) -> tuple[int, int]:
+    """Zero padding ``(before, after)`` along one axis.
+
+    'same' follows Keras/TensorFlow: the output has ``ceil(size / stride)`` cells and
+    an odd extra padding cell goes at the end (bottom or right).
+    """
+    if padding == "valid":
+        return 0, 0
+    if padding == "same":
+        out = math.ceil(size / stride)
+        total = max((out - 1) * stride + kernel - size, 0)
+        return total // 2, total - total // 2
+    return padding, padding
+
+
+def output_size(size: int, kernel: int, stride: int, padding) -> int:
+    """Number of window positions along one axis (0 if the kernel does not fit)."""
+    before, after = pad_amounts(size, kernel, stride, padding)
+    padded = size + before + after
+    if padded < kernel:
+        return 0
+    return (padded - kernel) // stride + 1
+
+
+def window_geometry(in_hw, kernel_hw, strides_hw, padding):
+    """Padding and output size for 2-D windows.
+
+    Returns ``(pads, out_hw)`` with ``pads = ((top, bottom), (left, right))``.
+    """
+    pads = tuple(pad_amounts(n, k, s, padding) for n, k, s in zip(in_hw, kernel_hw, strides_hw))
+    out_hw = tuple(output_size(n, k, s, padding) for n, k, s in zip(in_hw, kernel_hw, strides_hw))
+    return pads, out_hw
+
+
+def pad_nhwc(x: np.ndarray, pads, value=0.0) -> np.ndarray:
+    """Pad the H and W axes of ``x: (N, H, W, C)``; returns ``x`` itself when no padding."""
+    (top, bottom), (left, right) = pads
+    if top == bottom == left == right == 0:
+        return x
+    return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
+
+
+def windows(xp: np.ndarray, kernel_hw, strides_hw, out_hw) -> np.ndarray:
+    """Strided view of every window of a padded input (no copy).
+
+    xp: (N, Hp, Wp, C) -> (N, Ho, Wo, C, kh, kw)
+    """
+    (kh, kw), (sh, sw), (ho, wo) = kernel_hw, strides_hw, out_hw
+    view = sliding_window_view(xp, (kh, kw), axis=(1, 2))
+    return view[:, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw]
+
+
+def shifted_slice(offset_hw, strides_hw, out_hw):
+    """Index of the cells that kernel offset (m, n) touches across all windows.
+
+    ``xp[shifted_slice((m, n), ...)]`` has shape (N, Ho, Wo, C): the input cell that
+    kernel position (m, n) multiplies in every output cell.
+    """
+    (m, n), (sh, sw), (ho, wo) = offset_hw, strides_hw, out_hw
+    return (slice(None), slice(m, m + (ho - 1) * sh + 1, sh), slice(n, n + (wo - 1) * sw + 1, sw))
+
+
+def im2col(xp: np.ndarray, kernel_hw, strides_hw, out_hw, out: np.ndarray | None = None):
+    """Copy every window into a row: the matrix one matmul turns into a convolution.
+
+    xp: (N, Hp, Wp, C) -> (N * Ho * Wo, kh * kw * C), columns in kernel order (kh, kw, C)
+    ``out`` is an optional buffer of that shape to reuse between batches.
+    """
+    n, c = xp.shape[0], xp.shape[3]
+    (kh, kw), (ho, wo) = kernel_hw, out_hw
+    if out is None:
+        out = np.empty((n * ho * wo, kh * kw * c), dtype=xp.dtype)
+    view = windows(xp, kernel_hw, strides_hw, out_hw).transpose(0, 1, 2, 4, 5, 3)
+    np.copyto(out.reshape(n, ho, wo, kh, kw, c), view)
+    return out
+
+
+def conv2d_forward(xp: np.ndarray, w: np.ndarray, b, strides_hw, out_hw, cols_out=None):
+    """Convolution (cross-correlation, as in Keras) of a padded input.
+
+    xp: (N, Hp, Wp, C), w: (kh, kw, C, F), b: (F,) or None
+    Returns ``(a, cols)``: a: (N, Ho, Wo, F) and the im2col matrix the backward pass needs.
+    """
+    kh, kw, c, f = w.shape
+    cols = im2col(xp, (kh, kw), strides_hw, out_hw, out=cols_out)
+    a = cols @ w.reshape(kh * kw * c, f)
+    if b is not None:
+        a += b
+    return a.reshape(xp.shape[0], out_hw[0], out_hw[1], f), cols
+
+
+def conv2d_backward(delta: np.ndarray, cols: np.ndarray, w: np.ndarray, padded_shape, strides_hw,
+                    need_input_grad: bool = True):
+    """Gradients of a convolution from the delta of its output.
+
+    delta: (N, Ho, Wo, F) = dE/da; cols: the forward im2col matrix; w: (kh, kw, C, F)
+    Returns ``(dxp, dw, db)``: dxp: (N, Hp, Wp, C) the gradient of the padded input
+    (None unless ``need_input_grad``), dw: (kh, kw, C, F), db: (F,).
+    """
+    kh, kw, c, f = w.shape
+    n, ho, wo, _ = delta.shape
+    delta2d = delta.reshape(n * ho * wo, f)
+    dw = (cols.T @ delta2d).reshape(w.shape)
+    db = delta2d.sum(axis=0)
+    if not need_input_grad:
+        return None, dw, db
+    dxp = np.zeros(padded_shape, dtype=delta.dtype)
+    # Each kernel offset (m, n) adds delta @ w[m, n].T to the cells it touched: a
+    # handful of shifted matmuls instead of a scatter over windows.
+    for m in range(kh):
+        for k in range(kw):
+            dxp[shifted_slice((m, k), strides_hw, (ho, wo))] += delta2d.dot(w[m, k].T).reshape(n, ho, wo, c)
+    return dxp, dw, db
+
+
+def maxpool_forward(xp: np.ndarray, pool_hw, strides_hw, out_hw):
+    """Max pooling of a (-inf padded) input.
+
+    xp: (N, Hp, Wp, C) -> (out: (N, Ho, Wo, C), switches: (N, Ho, Wo, C))
+    ``switches`` holds the flat index (row * pw + col) of the winning cell inside each
+    window; on ties the first cell in row-major order wins, so the gradient goes to one cell.
+    """
+    n, _, _, c = xp.shape
+    ph, pw = pool_hw
+    win = windows(xp, pool_hw, strides_hw, out_hw).reshape(n, out_hw[0], out_hw[1], c, ph * pw)
+    switches = win.argmax(axis=-1)
+    out = np.take_along_axis(win, switches[..., None], axis=-1)[..., 0]
+    return out, switches
+
+
+def maxpool_backward(delta: np.ndarray, switches: np.ndarray, padded_shape, pool_hw, strides_hw):
+    """Route each output delta to the argmax cell of its window.
+
+    delta, switches: (N, Ho, Wo, C) -> dxp: (N, Hp, Wp, C)
+    """
+    ph, pw = pool_hw
+    out_hw = delta.shape[1:3]
+    dxp = np.zeros(padded_shape, dtype=delta.dtype)
+    for m in range(ph):
+        for k in range(pw):
+            dxp[shifted_slice((m, k), strides_hw, out_hw)] += np.where(switches == m * pw + k, delta, 0)
+    return dxp
+
+
+def avgpool_forward(xp: np.ndarray, counts: np.ndarray, pool_hw, strides_hw, out_hw):
+    """Average pooling of a zero-padded input; padding cells are not counted (as Keras).
+
+    xp: (N, Hp, Wp, C), counts: (Ho, Wo) real cells per window -> (N, Ho, Wo, C)
+    """
+    sums = windows(xp, pool_hw, strides_hw, out_hw).sum(axis=(-2, -1))
+    return sums / counts[None, :, :, None].astype(xp.dtype)
+
+
+def avgpool_counts(in_hw, pool_hw, strides_hw, pads, out_hw) -> np.ndarray:
+    """How many real (non-padding) cells each pooling window covers: (Ho, Wo)."""
+    ones = pad_nhwc(np.ones((1, in_hw[0], in_hw[1], 1)), pads)
+    return windows(ones, pool_hw, strides_hw, out_hw).sum(axis=(-2, -1))[0, :, :, 0]
+
+
+def avgpool_backward(delta: np.ndarray, counts: np.ndarray, padded_shape, pool_hw, strides_hw):
+    """Spread each output delta evenly over the real cells of its window.
+
+    delta: (N, Ho, Wo, C) -> dxp: (N, Hp, Wp, C) (padding cells get gradient too; callers crop them)
+    """
+    share = delta / counts[None, :, :, None].astype(delta.dtype)
+    dxp = np.zeros(padded_shape, dtype=delta.dtype)
+    for m in range(pool_hw[0]):
+        for k in range(pool_hw[1]):
+            dxp[shifted_slice((m, k), strides_hw, delta.shape[1:3])] += share
+    return dxp
+
+
+def crop_padding(xp: np.ndarray, pads) -> np.ndarray:
+    """Inverse of ``pad_nhwc``: drop the padding rows and columns."""
+    (top, bottom), (left, right) = pads
+    return xp[:, top : xp.shape[1] - bottom, left : xp.shape[2] - right, :]
+
+
+# ---------------------------------------------------------------- activations
+# Each activation is h(a) and the map from dE/dz to dE/da = h'(a) * dE/dz.
+
+def relu(a):
+    return np.maximum(a, 0)
+
+
+def sigmoid(a):
+    return 0.5 * (1 + np.tanh(0.5 * a))  # stable for large |a|
+
+
+def softmax(a):
+    shifted = a - a.max(axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+ACTIVATIONS = {
+    "linear": (lambda a: a, lambda a, z, dz: dz),
+    "relu": (relu, lambda a, z, dz: dz * (a > 0)),
+    "tanh": (np.tanh, lambda a, z, dz: dz * (1 - z * z)),
+    "sigmoid": (sigmoid, lambda a, z, dz: dz * z * (1 - z)),
+    # Jacobian-vector product of softmax; cross-entropy training never uses it (fused).
+    "softmax": (softmax, lambda a, z, dz: z * (dz - (dz * z).sum(axis=-1, keepdims=True))),
+}
+
+
+def activation_derivative(name: str, a: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Elementwise h'(a) for the elementwise activations (what a lecture shows)."""
+    if name == "softmax":
+        raise ValueError("softmax has no elementwise derivative; use its Jacobian-vector product")
+    return ACTIVATIONS[name][1](a, z, np.ones_like(a))
+
+
+def check_activation(name, where: str) -> str:
+    if name is None:
+        return "linear"
+    if not isinstance(name, str) or name.lower() not in ACTIVATIONS:
+        raise ValueError(f"{where}: unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}")
+    return name.lower()
