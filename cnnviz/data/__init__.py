@@ -1,0 +1,111 @@
+"""Datasets for cnnviz, as NHWC float32 in [0, 1] with int64 class ids. Never imports Qt at import time.
+
+>>> ds = load_dataset("mnist")   # the 5,000 real MNIST digits cnnviz ships (4,000 train / 1,000 test)
+>>> ds.x_train.shape, ds.y_train.shape, ds.class_names[:3]
+((4000, 28, 28, 1), (4000,), ['0', '1', '2'])
+
+Names: ``mnist`` (shipped) and the synthetic lecture sets ``bars``, ``edges``, ``crosses``; or a
+path: a folder of MNIST/Fashion-MNIST IDX files (raw or .gz), a Keras-style ``mnist.npz`` or any
+``.npz`` with ``x`` and ``y``, a CIFAR-10 folder (python or binary batches, read without
+unpickling), or a folder of images with one sub-folder per class.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..paths import DATASETS
+from . import cifar, formats
+from .dataset import Dataset, images_to_float, labels_to_ids, stratified_split
+from .synthetic_sets import CLASS_NAMES as SYNTHETIC_CLASSES
+from .synthetic_sets import synthetic
+
+__all__ = ["Dataset", "load_dataset", "synthetic", "DATASET_NAMES", "SHIPPED_MNIST"]
+
+SHIPPED_MNIST = DATASETS / "mnist_5k.npz"
+DATASET_NAMES = ("mnist", *SYNTHETIC_CLASSES)
+
+
+def load_dataset(source="mnist", *, seed=0, test_fraction: float = 0.2, size: int = 28) -> Dataset:
+    """A ``Dataset`` from a name in ``DATASET_NAMES`` or a path of any supported format.
+
+    ``seed`` makes the synthetic sets and the split of data that has no test part;
+    ``test_fraction`` is the share of each class such a split puts in the test part;
+    ``size`` is the image size of the synthetic sets (8 to 28).
+    """
+    if isinstance(source, str) and source in SYNTHETIC_CLASSES:
+        return synthetic(source, size=size, seed=seed)
+    if isinstance(source, str) and source == "mnist":
+        if not SHIPPED_MNIST.is_file():
+            raise ValueError(f"{SHIPPED_MNIST}: the shipped MNIST subset is missing; "
+                             "make it with resources/datasets/make_mnist_5k.py")
+        return _from_arrays(formats.read_dataset_npz(SHIPPED_MNIST), "mnist", SHIPPED_MNIST, seed, test_fraction,
+                            [str(k) for k in range(10)])
+    path = Path(source)
+    if not path.exists():
+        raise ValueError(f"{path}: no such file or folder; expected a dataset name {list(DATASET_NAMES)} or a path "
+                         "(IDX folder, .npz, CIFAR-10 folder, or a folder with one sub-folder of images per class)")
+    if path.suffix.lower() in (".pkl", ".pickle", ".pt", ".pth"):
+        raise ValueError(f"{path}: pickled files are never loaded; save the arrays with numpy.savez instead")
+    if path.is_file() and path.suffix.lower() == ".npz":
+        return _from_arrays(formats.read_dataset_npz(path), path.stem, path, seed, test_fraction)
+    if path.is_file() and any(path.name.startswith(stem) for stem in formats.IDX_FILES.values()):
+        path = path.parent
+    if path.is_file() and (path.name.startswith(("data_batch_", "test_batch"))):
+        path = path.parent
+    if path.is_file():
+        raise ValueError(f"{path}: unsupported dataset file; expected .npz, an IDX file, a CIFAR-10 batch or a folder")
+    if formats.is_idx_folder(path):
+        arrays, names = formats.read_idx_folder(path)
+        name = "fashion-mnist" if names == formats.FASHION_CLASSES else path.name
+        return _from_arrays(arrays, name, path, seed, test_fraction, names)
+    if any((path / name).is_file() for name in ("data_batch_1", "data_batch_1.bin")):
+        x_train, y_train, x_test, y_test = cifar.read_cifar10(path)
+        return _from_arrays({"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test},
+                            "cifar-10", path, seed, test_fraction, list(cifar.CLASS_NAMES))
+    return _image_folder(path, seed, test_fraction)
+
+
+def _from_arrays(arrays: dict, name: str, path, seed, test_fraction, class_names=None) -> Dataset:
+    """Arrays in the Keras layout (x_train...) or x, y (split here) -> a checked Dataset."""
+    where = str(path)
+    if "x_train" in arrays:
+        parts = []
+        for part in ("train", "test"):
+            x = images_to_float(arrays[f"x_{part}"], f"{where} (x_{part})")
+            parts += [x, labels_to_ids(arrays[f"y_{part}"], len(x), f"{where} (y_{part})")]
+        if parts[0].shape[1:] != parts[2].shape[1:]:
+            raise ValueError(f"{where}: training images {parts[0].shape[1:]} and test images {parts[2].shape[1:]} "
+                             "differ in shape")
+    else:
+        x = images_to_float(arrays["x"], f"{where} (x)")
+        y = labels_to_ids(arrays["y"], len(x), f"{where} (y)")
+        train, test = stratified_split(y, test_fraction, seed)
+        parts = [x[train], y[train], x[test], y[test]]
+    highest = max(int(parts[1].max(initial=0)), int(parts[3].max(initial=0)))
+    if class_names is None and "class_names" in arrays:
+        class_names = [str(n) for n in np.asarray(arrays["class_names"]).reshape(-1)]
+    if class_names is None:
+        class_names = [str(k) for k in range(highest + 1)]
+    if highest >= len(class_names):
+        raise ValueError(f"{where}: labels go up to {highest} but there are {len(class_names)} class names")
+    return Dataset(*parts, class_names=list(class_names), name=name, source=where)
+
+
+def _image_folder(path: Path, seed, test_fraction) -> Dataset:
+    """One sub-folder per class; or train/ and test/ folders that each hold one sub-folder per class."""
+    subfolders = {p.name for p in formats.class_folders(path)}
+    if subfolders == {"train", "test"}:
+        x_train, y_train, names = formats.read_image_folder(path / "train")
+        x_test, y_test, test_names = formats.read_image_folder(path / "test")
+        if test_names != names:
+            raise ValueError(f"{path / 'test'}: class folders {test_names} differ from {path / 'train'}: {names}")
+        if x_test.shape[1:] != x_train.shape[1:]:
+            raise ValueError(f"{path / 'test'}: images of {x_test.shape[1:]} differ from the training images "
+                             f"{x_train.shape[1:]}")
+        arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+    else:
+        x, y, names = formats.read_image_folder(path)
+        arrays = {"x": x, "y": y}
+    return _from_arrays(arrays, path.name, path, seed, test_fraction, names)
