@@ -1,0 +1,300 @@
+"""Open weights trained elsewhere: Keras HDF5 (``.h5``) and PyTorch ``state_dict``s saved as
+``.safetensors``. Needs the optional extras (``pip install cnnviz[import]``: h5py, safetensors),
+imported only when a file is opened. Never unpickles: ``.pt``/``.pth`` files are refused.
+
+``import_weights(model, path)`` is the one entry point. Layers with parameters are matched in
+order; layouts are converted so that predictions match the source framework:
+
+- Keras stores conv kernels (kh, kw, c_in, c_out) and dense kernels (n_in, n_out) like
+  cnnviz, and flattens NHWC like cnnviz: nothing to convert.
+- PyTorch stores conv weights (c_out, c_in, kh, kw) -> (kh, kw, c_in, c_out), linear
+  weights (n_out, n_in) -> (n_in, n_out), and flattens NCHW: the rows of the first dense
+  layer after Flatten are permuted from (C, H, W) order to cnnviz's (H, W, C) order.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .layers import Flatten
+from .model import Sequential
+
+KERAS_SUFFIXES = (".h5", ".hdf5")
+SAFETENSORS_SUFFIXES = (".safetensors",)
+PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".pkl", ".ckpt")
+
+
+def import_weights(model: Sequential | None, path, seed=None) -> Sequential:
+    """``model`` with the weights of a Keras ``.h5`` or PyTorch ``.safetensors`` file.
+
+    With ``model=None`` the architecture comes from the file (Keras ``model.save`` files store
+    it); the new model is built with ``seed``. Checks everything before changing the model, so
+    a file that does not fit leaves ``model`` as it was. Returns the model.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in PICKLE_SUFFIXES:
+        raise ValueError(f"{path}: PyTorch pickles can run arbitrary code and cnnviz never unpickles; save the "
+                         "state_dict as safetensors instead: "
+                         "safetensors.torch.save_file(model.state_dict(), 'weights.safetensors')")
+    if suffix == ".keras":
+        raise ValueError(f"{path}: the Keras 3 .keras format is not supported; save with model.save('model.h5') "
+                         "or model.save_weights('model.weights.h5')")
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    if suffix in KERAS_SUFFIXES:
+        return _import_keras(model, path, seed)
+    if suffix in SAFETENSORS_SUFFIXES:
+        return _import_safetensors(model, path)
+    raise ValueError(f"{path}: unknown weights format; expected .h5/.hdf5 (Keras) or .safetensors (PyTorch)")
+
+
+def _require(module: str):
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ValueError(f"opening this file needs {module.split('.')[0]}: pip install cnnviz[import]") from None
+
+
+def natural_key(name: str):
+    """'features.10.weight' sorts after 'features.9.weight'."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name) if part]
+
+
+def param_layers(model: Sequential):
+    return [layer for layer in model.layers if layer.params]
+
+
+def _assign(model: Sequential, found: list[tuple[str, dict[str, np.ndarray]]], path, source: str) -> Sequential:
+    """Set ``found`` (source layer name, {'kernel', 'bias'} arrays in cnnviz layout), in order, on the model."""
+    layers = param_layers(model)
+    if len(found) != len(layers):
+        raise ValueError(f"{path}: has weights for {len(found)} layers ({', '.join(n for n, _ in found)}) but the "
+                         f"model has {len(layers)} layers with weights ({', '.join(l.name for l in layers)})")
+    arrays = {}
+    for layer, (name, params) in zip(layers, found):
+        for key, expected in layer.params.items():
+            if key not in params:
+                raise ValueError(f"{path}: {source} layer {name} has no {key} for layer {layer.name} "
+                                 f"(expected shape {expected.shape})")
+            if params[key].shape != expected.shape:
+                raise ValueError(f"{path}: {source} layer {name} {key} has shape {params[key].shape} (in cnnviz layout) "
+                                 f"but layer {layer.name} ({layer.describe()}) expects {expected.shape}")
+            arrays[f"{layer.name}/{key}"] = params[key]
+        extra = set(params) - set(layer.params)
+        if extra:
+            raise ValueError(f"{path}: {source} layer {name} has {sorted(extra)} but layer {layer.name} has no such "
+                             f"parameter (use_bias={getattr(layer, 'use_bias', None)})")
+    try:
+        model.set_weights(arrays)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+    return model
+
+
+# ---------------------------------------------------------------- Keras HDF5
+def _attr_list(group, name: str) -> list[str] | None:
+    """A string-list attribute; Keras splits long ones into name0, name1, ..."""
+    if name in group.attrs:
+        values = list(np.asarray(group.attrs[name]).reshape(-1))
+    elif f"{name}0" in group.attrs:
+        values, index = [], 0
+        while f"{name}{index}" in group.attrs:
+            values += list(np.asarray(group.attrs[f"{name}{index}"]).reshape(-1))
+            index += 1
+    else:
+        return None
+    return [v.decode("utf8") if isinstance(v, bytes) else str(v) for v in values]
+
+
+def _keras_param_key(weight_name: str) -> str:
+    """'conv2d/kernel:0' -> 'kernel'."""
+    return weight_name.rsplit("/", 1)[-1].split(":")[0]
+
+
+def _read_keras_weights(h5, path) -> list[tuple[str, dict[str, np.ndarray]]]:
+    """(layer name, {'kernel', 'bias'}) for every Keras layer with weights, in model order."""
+    if "layers" in h5 and "layer_names" not in h5.attrs and "model_weights" not in h5:
+        return _read_keras3_weights(h5["layers"], path)
+    root = h5["model_weights"] if "model_weights" in h5 else h5
+    names = _attr_list(root, "layer_names")
+    if names is None:
+        raise ValueError(f"{path}: not a Keras weights file (no 'layer_names' attribute at /{root.name.strip('/')})")
+    found = []
+    for name in names:
+        if name not in root:
+            raise ValueError(f"{path}: layer {name} is listed in layer_names but has no group")
+        group = root[name]
+        weight_names = _attr_list(group, "weight_names") or []
+        params = {}
+        for weight_name in weight_names:
+            if weight_name not in group:
+                raise ValueError(f"{path}: layer {name}: weight {weight_name} is listed but missing")
+            params[_keras_param_key(weight_name)] = np.asarray(group[weight_name])
+        if params:
+            found.append((name, params))
+    return found
+
+
+def _read_keras3_weights(layers_group, path):
+    """Keras 3 ``save_weights('x.weights.h5')``: layers/<name>/vars/0 (kernel), 1 (bias)."""
+    found = []
+    for name in sorted(layers_group, key=natural_key):
+        variables = layers_group[name].get("vars")
+        if variables is None or not len(variables):
+            continue
+        arrays = [np.asarray(variables[key]) for key in sorted(variables, key=int)]
+        found.append((name, dict(zip(("kernel", "bias"), arrays))))
+    # Convolutions come before dense layers in a Sequential CNN; names order them within each kind.
+    return sorted(found, key=lambda item: item[1]["kernel"].ndim != 4)
+
+
+def _keras_config_to_cnnviz(config, path) -> dict:
+    """A Keras Sequential ``model_config`` -> a cnnviz ``Sequential.get_config`` dict."""
+    if config.get("class_name") != "Sequential":
+        raise ValueError(f"{path}: the Keras model is a {config.get('class_name')}; only Sequential models are supported")
+    body = config.get("config", {})
+    keras_layers = body.get("layers", []) if isinstance(body, dict) else body
+    input_shape, layers = None, []
+    for entry in keras_layers:
+        kind, cfg = entry.get("class_name"), dict(entry.get("config", {}))
+        shape = cfg.get("batch_input_shape") or cfg.get("batch_shape")
+        if shape and input_shape is None:
+            input_shape = list(shape[1:])
+        if kind == "InputLayer":
+            continue
+        where = f"{path}: Keras layer {cfg.get('name')} ({kind})"
+        if cfg.get("data_format", "channels_last") != "channels_last":
+            raise ValueError(f"{where}: data_format {cfg['data_format']} is not supported (cnnviz is channels_last)")
+        if kind == "Conv2D":
+            if tuple(cfg.get("dilation_rate", (1, 1))) not in ((1, 1), (1,)) or cfg.get("groups", 1) != 1:
+                raise ValueError(f"{where}: dilated or grouped convolutions are not supported")
+            keep = ("filters", "kernel_size", "strides", "padding", "activation", "use_bias")
+        elif kind in ("MaxPooling2D", "AveragePooling2D"):
+            keep = ("pool_size", "strides", "padding")
+        elif kind == "Dense":
+            keep = ("units", "activation", "use_bias")
+        elif kind == "Dropout":
+            keep = ("rate",)
+        elif kind == "Activation":
+            keep = ("activation",)
+        elif kind == "Flatten":
+            keep = ()
+        else:
+            raise ValueError(f"{where}: this layer type is not supported; cnnviz supports Conv2D, MaxPooling2D, "
+                             "AveragePooling2D, Flatten, Dense, Dropout and Activation")
+        layers.append({"class_name": kind,
+                       "config": {"name": cfg.get("name"), **{k: cfg[k] for k in keep if k in cfg}}})
+    if input_shape is None:
+        raise ValueError(f"{path}: the stored Keras model has no input shape; open the file into a model "
+                         "(cnnviz-train --model ...)")
+    return {"class_name": "Sequential",
+            "config": {"name": body.get("name", "keras") if isinstance(body, dict) else "keras",
+                       "input_shape": input_shape, "layers": layers}}
+
+
+def _import_keras(model, path, seed):
+    h5py = _require("h5py")
+    try:
+        h5 = h5py.File(path, "r")
+    except OSError as error:
+        raise ValueError(f"{path}: not a readable HDF5 file ({error})") from None
+    with h5:
+        if model is None:
+            text = h5.attrs.get("model_config")
+            if text is None:
+                raise ValueError(f"{path}: holds only weights (save_weights); say which architecture they belong to "
+                                 "(cnnviz-train --model ...)")
+            text = text.decode("utf8") if isinstance(text, bytes) else str(text)
+            try:
+                config = json.loads(text)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path}: the stored model_config is not valid JSON ({error})") from None
+            try:
+                model = Sequential.from_config(_keras_config_to_cnnviz(config, path), seed=seed)
+            except ValueError as error:
+                message = str(error)
+                raise ValueError(message if message.startswith(str(path)) else f"{path}: {message}") from None
+        found = _read_keras_weights(h5, path)
+    for _, params in found:
+        unknown = set(params) - {"kernel", "bias"}
+        if unknown:
+            raise ValueError(f"{path}: weights {sorted(unknown)} belong to a layer type cnnviz does not support")
+    return _assign(model, found, path, "Keras")
+
+
+# ---------------------------------------------------------------- PyTorch safetensors
+def _torch_groups(tensors: dict[str, np.ndarray], path) -> list[tuple[str, dict[str, np.ndarray]]]:
+    """{'features.0.weight': ...} -> [(module name, {'weight', 'bias'})] in model order.
+
+    safetensors stores keys sorted, so the order is rebuilt: convolutions (4-D weights)
+    first, then linear layers, each in natural name order ('fc2' before 'fc10').
+    """
+    groups: dict[str, dict[str, np.ndarray]] = {}
+    for key, value in tensors.items():
+        module, _, kind = key.rpartition(".")
+        if kind in ("running_mean", "running_var", "num_batches_tracked"):
+            raise ValueError(f"{path}: {key} belongs to a BatchNorm layer, which cnnviz does not support")
+        if kind not in ("weight", "bias"):
+            raise ValueError(f"{path}: unexpected tensor {key}; expected <module>.weight and <module>.bias")
+        groups.setdefault(module, {})[kind] = value
+    for module, params in groups.items():
+        if "weight" not in params:
+            raise ValueError(f"{path}: {module}.bias has no {module}.weight")
+        if params["weight"].ndim not in (2, 4):
+            raise ValueError(f"{path}: {module}.weight has shape {params['weight'].shape}; only Conv2d (4-D) and "
+                             "Linear (2-D) weights are supported")
+    return sorted(groups.items(), key=lambda item: (item[1]["weight"].ndim != 4, natural_key(item[0])))
+
+
+def _import_safetensors(model, path):
+    if model is None:
+        raise ValueError(f"{path}: a PyTorch state_dict holds no architecture; say which model it belongs to "
+                         "(cnnviz-train --model ... or a model in the app)")
+    numpy_api = _require("safetensors.numpy")
+    from safetensors import SafetensorError
+
+    try:
+        tensors = numpy_api.load_file(str(path))
+    except (SafetensorError, OSError, ValueError, TypeError) as error:
+        raise ValueError(f"{path}: not a readable safetensors file of float32/float64 tensors ({error})") from None
+    groups = _torch_groups(tensors, path)
+    layers = param_layers(model)
+    flatten_input = _flatten_input_shape(model)
+    found = []
+    for index, (module, params) in enumerate(groups):
+        weight = params["weight"]
+        converted = {"bias": params["bias"]} if "bias" in params else {}
+        if weight.ndim == 4:
+            converted["kernel"] = weight.transpose(2, 3, 1, 0)
+        else:
+            kernel = weight.T
+            layer = layers[index] if index < len(layers) else None
+            if layer is not None and flatten_input is not None and layer is _first_dense_after_flatten(model):
+                h, w, c = flatten_input
+                if kernel.shape[0] == h * w * c:
+                    kernel = kernel.reshape(c, h, w, -1).transpose(1, 2, 0, 3).reshape(h * w * c, -1)
+            converted["kernel"] = kernel
+        found.append((module, converted))
+    return _assign(model, found, path, "PyTorch")
+
+
+def _flatten_input_shape(model):
+    for layer in model.layers:
+        if isinstance(layer, Flatten) and len(layer.input_shape) == 3:
+            return layer.input_shape
+    return None
+
+
+def _first_dense_after_flatten(model):
+    seen_flatten = False
+    for layer in model.layers:
+        seen_flatten = seen_flatten or isinstance(layer, Flatten)
+        if seen_flatten and layer.params:
+            return layer
+    return None
