@@ -1,0 +1,182 @@
+"""Shared helpers for the trace tests: small float64 models and a frame-by-frame oracle."""
+from __future__ import annotations
+
+import numpy as np
+
+from cnnviz.engine import (Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D,
+                           Sequential)
+
+TIGHT = dict(rtol=1e-10, atol=1e-12)
+
+
+def randomize(model, seed=0):
+    """Random weights and biases (the initial biases are zero, which would hide bias mistakes)."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        for value in layer.params.values():
+            value[...] = rng.normal(0, 0.5, value.shape)
+    return model
+
+
+def build(layers, input_shape, optimizer="sgd", loss="categorical_crossentropy", seed=0):
+    model = Sequential(seed=seed, dtype="float64")
+    model.add(Input(input_shape=input_shape))
+    for layer in layers:
+        model.add(layer)
+    model.compile(optimizer=optimizer, loss=loss)
+    return randomize(model, seed)
+
+
+def awkward_conv_model(optimizer="sgd"):
+    """Non-square kernels and strides, 'same' and int padding, max pool with stride != size."""
+    return build([
+        Conv2D(3, (3, 2), strides=(2, 1), padding="same", activation="relu"),
+        MaxPooling2D((3, 2), strides=(2, 1), padding="same"),
+        Conv2D(2, (2, 3), strides=(1, 2), padding=1, activation="tanh"),
+        AveragePooling2D(2, strides=1, padding="same"),
+        Flatten(),
+        Dense(5, activation="sigmoid"),
+        Dropout(0.3),
+        Dense(3, activation="softmax"),
+    ], (9, 8, 2), optimizer)
+
+
+def avgpool_mse_model(optimizer="sgd"):
+    """Average pool with stride != size and int padding, a standalone activation, MSE on a linear output."""
+    return build([
+        Conv2D(2, 3, strides=1, padding="valid"),
+        Activation("relu"),
+        AveragePooling2D((3, 2), strides=(1, 2), padding=1),
+        MaxPooling2D(2, strides=1),
+        Flatten(),
+        Dense(4, activation="tanh"),
+        Dense(3),
+    ], (7, 6, 3), optimizer, loss="mean_squared_error")
+
+
+def sample(model, seed=1):
+    return np.random.default_rng(seed).normal(size=model.input_shape)
+
+
+def scatter_window(target, frame, values):
+    """Add ``values`` (kh, kw) of a window frame into ``target`` (H, W) at its non-padding cells."""
+    rows, cols, mask = frame["rows"], frame["cols"], frame["padding_mask"]
+    for m, row in enumerate(rows):
+        for n, col in enumerate(cols):
+            if not mask[m, n]:
+                target[row, col, frame["out_index"][2]] += values[m, n]
+
+
+def check_frame(trace, step, index, routed_sums=None, **tol):
+    """Assert that one frame's numbers reproduce the vectorized tensors of the trace."""
+    tol = tol or TIGHT
+    f = trace.frame(step, index)
+    s = trace.steps[step]
+    assert f["kind"] == s.kind and f["step"] == step and f["index"] == index
+    assert np.ravel_multi_index(f["position"], s.frame_grid) == index
+    r = None if s.layer_index is None else trace.records[s.layer_index]
+    kind = f["kind"]
+    if kind == "conv_forward":
+        i, j, c = f["out_index"]
+        np.testing.assert_allclose(f["products"], f["patch"] * f["kernel"])
+        np.testing.assert_allclose(f["sum"] + f["bias"], r.a[0, i, j, c], **tol)
+        assert f["a"] == r.a[0, i, j, c] and f["z"] == r.z[0, i, j, c]
+        np.testing.assert_array_equal(f["kernel"], r.layer.params["kernel"][:, :, :, c])
+        for m, row in enumerate(f["rows"]):
+            for n, col in enumerate(f["cols"]):
+                if f["padding_mask"][m, n]:
+                    assert not (0 <= row < r.inputs.shape[1] and 0 <= col < r.inputs.shape[2])
+                    assert np.all(f["patch"][m, n] == 0)
+                else:
+                    np.testing.assert_array_equal(f["patch"][m, n], r.inputs[0, row, col])
+    elif kind == "maxpool_forward":
+        i, j, c = f["out_index"]
+        assert f["window"][f["winner"]] == f["z"] == r.z[0, i, j, c] == f["window"].max()
+        row, col = f["winner_input"]
+        assert r.inputs[0, row, col, c] == f["z"]
+        assert np.all(np.isneginf(f["window"][f["padding_mask"]]))
+    elif kind == "avgpool_forward":
+        i, j, c = f["out_index"]
+        assert f["count"] == (~f["padding_mask"]).sum()
+        np.testing.assert_allclose(f["sum"] / f["count"], r.z[0, i, j, c], **tol)
+    elif kind == "dense_forward":
+        j = f["neuron"]
+        np.testing.assert_allclose(f["sum"] + f["bias"], r.a[0, j], **tol)
+        ranked = np.abs(f["products"])[f["order"]]
+        assert np.all(np.diff(ranked) <= 0)
+    elif kind == "flatten_forward":
+        assert f["value"] == r.z[0, f["out_index"]] == r.inputs[0][f["in_index"]]
+    elif kind == "dropout_forward":
+        assert f["value"] == f["z"] == r.z[0][f["in_index"]]
+    elif kind == "activation_forward":
+        assert f["z"] == r.z[0][f["in_index"]] and f["a"] == r.inputs[0][f["in_index"]]
+    elif kind == "loss":
+        p, y = trace.y_pred[0], trace.y_true[0]
+        np.testing.assert_allclose(f["terms"].sum(), trace.loss, **tol)
+        np.testing.assert_array_equal(f["delta"], trace.records[-1].delta[0])
+        if f["fused"]:
+            np.testing.assert_allclose(f["delta"], p - y, **tol)
+        else:
+            np.testing.assert_allclose(f["delta"], f["h_prime"] * f["output_grad"], **tol)
+    elif kind == "conv_backward_weight":
+        m, n, c, c_out = f["weight_index"]
+        np.testing.assert_allclose(f["grad"], r.grads["kernel"][m, n, c, c_out], **tol)
+        np.testing.assert_allclose(f["bias_grad"], r.grads["bias"][c_out], **tol)
+        assert np.all(f["window"][f["padding_mask"]] == 0)
+    elif kind == "conv_backward_input":
+        i, j, c = f["in_index"]
+        np.testing.assert_allclose(f["sum"], r.input_grad[0, i, j, c], **tol)
+        assert np.all(f["deltas"][~f["valid"]] == 0)
+        check_prev(trace, r, f, (i, j, c), tol)
+    elif kind in ("maxpool_backward", "avgpool_backward"):
+        i, j, c = f["out_index"]
+        assert f["delta"] == r.dz[0, i, j, c]
+        np.testing.assert_allclose(f["routed"].sum(), f["delta"], **tol)
+        assert np.all(f["routed"][f["padding_mask"]] == 0)
+        if routed_sums is not None:
+            scatter_window(routed_sums.setdefault(step, np.zeros(r.inputs.shape[1:])), f, f["routed"])
+    elif kind == "dense_backward":
+        i = f["in_index"]
+        np.testing.assert_allclose(f["sum"], r.input_grad[0, i], **tol)
+        np.testing.assert_allclose(f["weight_grads"], r.grads["kernel"][i], **tol)
+        np.testing.assert_allclose(f["bias_grads"], r.grads["bias"], **tol)
+        check_prev(trace, r, f, (i,), tol)
+    elif kind in ("flatten_backward", "dropout_backward"):
+        assert f["input_grad"] == f["output_grad"] == r.input_grad[0][f["in_index"]]
+        check_prev(trace, r, f, f["in_index"], tol)
+    elif kind == "activation_backward":
+        np.testing.assert_allclose(f["delta"], f["h_prime"] * f["output_grad"], **tol)
+        assert f["delta"] == r.input_grad[0][f["in_index"]]
+    elif kind == "update":
+        key, index = f["param_key"], f["param_index"]
+        assert f["grad"] == r.grads[key][index]
+        np.testing.assert_allclose(f["param"] + f["change"], f["param_after"], **tol)
+    else:
+        raise AssertionError(f"unknown frame kind {kind}")
+    return f
+
+
+def check_prev(trace, r, f, index, tol):
+    if r.index == 0:
+        assert f["prev_layer"] is None and f["prev_delta"] is None
+        return
+    prev = trace.records[r.index - 1]
+    assert f["prev_layer"] == prev.name
+    if prev.h_prime is None:
+        assert f["prev_h_prime"] is None and f["prev_delta"] is None
+        return
+    np.testing.assert_allclose(f["prev_delta"], prev.delta[0][index], **tol)
+    input_grad = f.get("sum", f.get("input_grad"))
+    np.testing.assert_allclose(f["prev_delta"], f["prev_h_prime"] * input_grad, **tol)
+
+
+def check_all_frames(trace, **tol):
+    """Every frame of every step; pooling routes are summed and compared with the input gradient."""
+    routed = {}
+    for step in trace.steps:
+        for index in range(step.frame_count):
+            check_frame(trace, step.index, index, routed, **tol)
+    for step_index, total in routed.items():
+        record = trace.records[trace.steps[step_index].layer_index]
+        np.testing.assert_allclose(total, record.input_grad[0], **(tol or TIGHT))
+    return routed
