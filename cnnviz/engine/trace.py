@@ -86,7 +86,7 @@ conv_backward_weight
     rows (Ho,), cols (Wo,) the input cells z[i*sh+m-top, j*sw+n-left, c] that weight
     multiplied; padding_mask (Ho, Wo); window (Ho, Wo) their values (0 on padding);
     products (Ho, Wo) = delta_map * window; grad (float) = products.sum() = dE/dw[m,n,c,c'];
-    bias_grad (float) = delta_map.sum() = dE/db[c'].
+    bias_grad (float) = delta_map.sum() = dE/db[c'] (None without bias).
 conv_backward_input
     in_index (i, j, c) of this layer's input; out_rows (kh,), out_cols (kw,): the output row
     reached by kernel row m (and column by n), -1 where none (stride/borders); valid (kh, kw);
@@ -104,7 +104,8 @@ maxpool_backward / avgpool_backward
 dense_backward
     in_index i; weights (units,) = W[i, :]; deltas (units,) this layer's delta; products;
     sum (float) = (W delta)[i] = dE/dz[i] of the input; input (float) z[i];
-    weight_grads (units,) = input * deltas = dE/dW[i, :]; bias_grads (units,) = deltas;
+    weight_grads (units,) = input * deltas = dE/dW[i, :]; bias_grads (units,) = deltas (None
+    without bias);
     plus the previous-layer terms.
 flatten_backward / dropout_backward
     in_index; out_index (flatten); output_grad (float) dE/d output; input_grad (float) the same
@@ -632,7 +633,7 @@ class Trace:
         products = delta_map * window
         return {"weight_index": (m, n, c, c_out), "delta_map": delta_map, "rows": rows, "cols": cols,
                 "padding_mask": mask, "window": window, "products": products, "grad": float(products.sum()),
-                "bias_grad": float(delta_map.sum())}
+                "bias_grad": float(delta_map.sum()) if "bias" in r.params else None}
 
     def _frame_conv_backward_input(self, r, position, step):
         c, i, j = position
@@ -686,7 +687,7 @@ class Trace:
         value = float(r.inputs[0, i])
         return {"in_index": i, "weights": weights, "deltas": deltas, "products": products,
                 "sum": float(products.sum()), "input": value, "weight_grads": r.inputs[0, i] * deltas,
-                "bias_grads": deltas, **self._prev_terms(r, (i,))}
+                "bias_grads": deltas if "bias" in r.params else None, **self._prev_terms(r, (i,))}
 
     def _frame_flatten_backward(self, r, position, step):
         return {"in_index": position, "out_index": step_frame_index(position, step),
