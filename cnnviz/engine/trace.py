@@ -2,10 +2,11 @@
 
 ``Trace(model, x, y_true)`` runs ONE sample through the model's own vectorized
 ``forward(training=False)`` and ``backward`` and keeps read-only copies of every tensor the
-lecture needs. It never recomputes the math its own way: a frame only indexes, slices and
-multiplies cached tensors to show how one number came about (and tests check that those
-numbers add up to the vectorized results). Building a trace leaves the model's parameters,
-gradients and optimizer state as they were; ``trace.apply_update()`` applies the update.
+lecture needs (build it while no other thread trains the model: it uses the layers' caches).
+It never recomputes the math its own way: a frame only indexes, slices and multiplies cached
+tensors to show how one number came about (and tests check that those numbers add up to the
+vectorized results). Building a trace leaves the model's parameters, gradients and optimizer
+state as they were; ``trace.apply_update()`` applies the update.
 
 Steps, in order
 ---------------
@@ -92,9 +93,10 @@ conv_backward_input
     reached by kernel row m (and column by n), -1 where none (stride/borders); valid (kh, kw);
     deltas (kh, kw, C') this layer's delta at those output cells (0 where invalid); kernel
     (kh, kw, C') = w[:, :, c, :]; products (kh, kw, C'); channel_sums (C',); sum (float) =
-    dE/dz[i, j, c] of the input (the layer's input gradient). Read ``[::-1, ::-1]`` for the
-    full-convolution picture: output rows then ascend and the kernel is flipped.
-    Plus the previous-layer terms below.
+    dE/dz[i, j, c] of the input (the layer's input gradient). The full-convolution picture:
+    flipped_kernel = kernel[::-1, ::-1] and delta_window = deltas[::-1, ::-1] (the delta cells
+    at rows out_rows[::-1], cols out_cols[::-1]; ascending) multiply cell by cell to the same
+    products, flipped. Plus the previous-layer terms below.
 maxpool_backward / avgpool_backward
     out_index (i, j, c) of the window; rows, cols, padding_mask; delta (float) = dE/dz of
     that output cell; routed (ph, pw) what this window sends to each cell (max: delta at
@@ -122,6 +124,16 @@ update
     change (the step the optimizer adds); param_after (W' = W + change, equal to the weight
     after apply_update()).
 
+Layer records
+-------------
+``trace.records[k]`` (one per layer) holds read-only copies, batch axis 1 kept: name, index,
+layer (the live Layer), kind ("conv", "maxpool", "avgpool", "flatten", "dense", "dropout",
+"activation"), inputs, a (None without activation), z, switches (max pool), dz (dE/dz; None
+for a fused softmax output), delta (dE/da), input_grad (dE/d inputs), grads, params (as they
+were when the trace was built), update {key: the optimizer's preview dict}, activation (name or
+None), h_prime (h'(a) or None). Conv and pooling records add pads, strides, window (kernel or
+pool size), padded (the padded input without batch axis), and average pooling counts (Ho, Wo).
+
 Previous-layer terms (input-gradient frames): prev_layer (name or None for the model input),
 prev_activation (name, or None when that layer has no activation), prev_h_prime = h'(a) of
 the previous layer at that cell, prev_delta = that layer's delta = prev_h_prime * input
@@ -141,7 +153,6 @@ from .layers import Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatte
 from .experiment import single_image_experiment  # noqa: F401  (part of this module's API)
 
 GRANULARITIES = ("frame", "row", "channel", "step", "phase", "pass")
-PHASES = ("forward", "loss", "backward", "update")
 
 KINDS = {Conv2D: "conv", MaxPooling2D: "maxpool", AveragePooling2D: "avgpool", Flatten: "flatten",
          Dense: "dense", Dropout: "dropout", Activation: "activation"}
@@ -648,7 +659,8 @@ class Trace:
         products = deltas * kernel
         channel_sums = products.sum(axis=(0, 1))
         return {"in_index": (i, j, c), "out_rows": out_rows, "out_cols": out_cols, "valid": valid,
-                "deltas": deltas, "kernel": kernel, "products": products, "channel_sums": channel_sums,
+                "deltas": deltas, "kernel": kernel, "flipped_kernel": kernel[::-1, ::-1],
+                "delta_window": deltas[::-1, ::-1], "products": products, "channel_sums": channel_sums,
                 "sum": float(channel_sums.sum()), **self._prev_terms(r, (i, j, c))}
 
     def _pool_backward(self, r, position):

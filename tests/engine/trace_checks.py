@@ -132,6 +132,7 @@ def check_frame(trace, step, index, routed_sums=None, **tol):
         i, j, c = f["in_index"]
         np.testing.assert_allclose(f["sum"], r.input_grad[0, i, j, c], **tol)
         assert np.all(f["deltas"][~f["valid"]] == 0)
+        np.testing.assert_array_equal(f["flipped_kernel"] * f["delta_window"], f["products"][::-1, ::-1])
         check_prev(trace, r, f, (i, j, c), tol)
     elif kind in ("maxpool_backward", "avgpool_backward"):
         i, j, c = f["out_index"]
