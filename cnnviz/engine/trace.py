@@ -149,8 +149,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import functional as F
-from .layers import Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
 from .experiment import single_image_experiment  # noqa: F401  (part of this module's API)
+from .layers import Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
+from .losses import EPSILON
 
 GRANULARITIES = ("frame", "row", "channel", "step", "phase", "pass")
 
@@ -426,7 +427,8 @@ class Trace:
             formula = "p = softmax(a);  E = −Σk y[k] · log p[k];  δ = ∂E/∂a = p − y"
             explanation = ("The softmax turns the last layer's scores into probabilities; the loss is minus the "
                            "log of the probability given to the true class. Its gradient with respect to the "
-                           "scores is simply predicted minus true probabilities: the first delta.")
+                           "scores is simply predicted minus true probabilities: the first delta. (The loss "
+                           "is a batch mean; for one sample its 1/N factor is 1.)")
         else:
             title = f"Loss: {name.replace('_', ' ')}"
             if name == "mean_squared_error":
@@ -620,7 +622,7 @@ class Trace:
         last = self.records[-1]
         y, p = self.y_true[0], self.y_pred[0]
         if self.model.loss == "categorical_crossentropy":
-            terms = -y * np.log(np.clip(p, 1e-7, 1.0))
+            terms = -y * np.log(np.clip(p, EPSILON, 1.0))
         else:
             terms = (p - y) ** 2 / p.size
         fused = self.model.fused_softmax_crossentropy()
