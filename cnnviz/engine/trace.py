@@ -168,33 +168,14 @@ def _keep(array):
     return copy
 
 
-def _own(array, live):
-    """``array`` made read-only without a copy when it shares no memory with the ``live``
-    arrays (those the model or optimizer still uses); a read-only copy otherwise."""
-    if not isinstance(array, np.ndarray):
-        return array
-    if any(np.may_share_memory(array, other) for other in live):
-        return _keep(array)
-    array.setflags(write=False)
-    return array
-
-
 def _keep_state(state: dict) -> dict:
     return {name: _keep(value) if isinstance(value, np.ndarray) else value for name, value in state.items()}
-
-
-def _live_arrays(model):
-    """The parameters and optimizer state arrays of a model."""
-    arrays = [value for layer in model.layers for value in layer.params.values()]
-    arrays += [value for state in model.optimizer.states.values() for value in state.values()
-               if isinstance(value, np.ndarray)]
-    return arrays
 
 
 class LayerRecord:
     """What one layer did to the sample. Arrays keep the batch axis of 1: inputs (1, ...)."""
 
-    def __init__(self, index, layer, input_grad, live):
+    def __init__(self, index, layer, input_grad):
         self.index = index
         self.layer = layer
         self.name = layer.name
@@ -208,19 +189,19 @@ class LayerRecord:
         self.dz = _keep(layer.dz)
         self.delta = _keep(layer.delta)
         self.input_grad = _keep(input_grad)
-        self.grads = {key: _own(value, live) for key, value in layer.grads.items()}
+        self.grads = {key: _keep(value) for key, value in layer.grads.items()}
         self.params = {key: _keep(value) for key, value in layer.params.items()}
         self.update: dict[str, dict] = {}
         self.activation = getattr(layer, "activation", None) if layer.has_activation else None
         self.h_prime = None
         if self.activation is not None and self.activation != "softmax":
-            self.h_prime = _own(F.activation_derivative(self.activation, self.a, self.z), ())
+            self.h_prime = _keep(F.activation_derivative(self.activation, self.a, self.z))
         if self.kind in ("conv", "maxpool", "avgpool"):
             self.pads = layer.pads
             self.strides = layer.strides
             self.window = layer.kernel_size if self.kind == "conv" else layer.pool_size
             fill = -np.inf if self.kind == "maxpool" else 0.0
-            self.padded = _own(F.pad_nhwc(self.inputs, self.pads, value=fill)[0], ())
+            self.padded = _keep(F.pad_nhwc(self.inputs, self.pads, value=fill)[0])
             self.padded_shape = self.padded.shape
         if self.kind == "avgpool":
             self.counts = layer.counts
@@ -313,18 +294,14 @@ class Trace:
             first_input_grad = model.backward(y, need_input_grad=True)
             layers = model.layers
             input_grads = [first_input_grad, *(layers[k - 1].dz for k in range(1, len(layers)))]
-            # The trace's gradients are fresh arrays: once the layers' own gradients are put
-            # back, only arrays the model still uses need copying.
-            live = [value for grads in saved_grads for value in grads.values()]
-            live += _live_arrays(model)
-            self.records = [LayerRecord(k, layer, grad, live)
+            self.records = [LayerRecord(k, layer, grad)
                             for k, layer, grad in zip(range(len(layers)), layers, input_grads)]
             for record in self.records:
                 layer = record.layer
                 if layer.trainable:
                     for key in layer.params:
                         if key in layer.grads:
-                            record.update[key] = self._preview(record, key, live)
+                            record.update[key] = self._preview(record, key)
         finally:
             for layer, grads in zip(model.layers, saved_grads):
                 layer.grads = grads
@@ -339,15 +316,15 @@ class Trace:
         self._offsets = [step.first_frame for step in self.steps]
         self.total_frames = self.steps[-1].first_frame + self.steps[-1].frame_count
 
-    def _preview(self, record, key, live):
-        """The optimizer's own preview of one update, kept without needless copies."""
+    def _preview(self, record, key):
+        """The optimizer's own preview of one update, with the trace's copies of W and its gradient."""
         layer = record.layer
         preview = self.optimizer.preview(layer, key)
-        grad = record.grads[key] if preview["grad"] is layer.grads[key] else _own(preview["grad"], live)
+        grad = record.grads[key] if preview["grad"] is layer.grads[key] else _keep(preview["grad"])
         return {"param": record.params[key], "grad": grad, "learning_rate": preview["learning_rate"],
                 "state_before": _keep_state(preview["state_before"]),
-                "state_after": {name: _own(value, live) for name, value in preview["state_after"].items()},
-                "step": _own(preview["step"], live), "param_after": _own(preview["param_after"], live)}
+                "state_after": _keep_state(preview["state_after"]),
+                "step": _keep(preview["step"]), "param_after": _keep(preview["param_after"])}
 
     # ------------------------------------------------------------------ steps
     def _add(self, phase, record, kind, grid, title, formula, explanation, param_key=None):
