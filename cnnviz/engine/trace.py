@@ -240,6 +240,12 @@ def _shifted(symbol, stride, pad, offset):
     return f"{text}−{pad}" if pad else text
 
 
+def _reached(symbol, stride, pad, offset):
+    """The output index whose window puts kernel ``offset`` on input cell ``symbol``."""
+    text = f"{symbol}+{pad}−{offset}" if pad else f"{symbol}−{offset}"
+    return f"({text})/{stride}" if stride > 1 else text
+
+
 def _update_formula(optimizer) -> str:
     name = optimizer.name
     if name == "sgd" and optimizer.momentum:
@@ -417,6 +423,16 @@ class Trace:
         self._add("loss", None, "loss", (1,), title, formula, explanation)
         self.steps[-1].layer_name = last.name  # the layer whose delta the loss step produces
 
+    def _with_previous_delta(self, r, formula, explanation):
+        """Mention the previous layer's delta h'(a) ⊙ gradient when its frames show it."""
+        prev = self.records[r.index - 1] if r.index > 0 else None
+        if prev is None or prev.h_prime is None:
+            return formula, explanation
+        formula += f";  δ of {prev.name} = {prev.activation}'(a) ⊙ ∂E/∂x"
+        explanation += (f" Multiplied by the slope of {prev.name}'s {prev.activation}, the gradient becomes "
+                        f"the delta of {prev.name}.")
+        return formula, explanation
+
     def _add_backward(self, r):
         layer = r.layer
         in_shape = r.inputs.shape[1:]
@@ -433,7 +449,10 @@ class Trace:
             self._add("backward", r, "conv_backward_weight", (c_out, c_in, kh, kw), f"{base}: weight gradients",
                       formula, explanation)
             prev = self.records[r.index - 1] if r.index > 0 else None
-            formula = "∂E/∂zᵏ[i,j,c] = Σc' Σm Σn δᵏ⁺¹[(i−m)/s, (j−n)/s, c'] · w[m,n,c,c']"
+            formula = (f"∂E/∂zᵏ[i,j,c] = Σc' Σm Σn δᵏ⁺¹[{_reached('i', sh, top, 'm')}, "
+                       f"{_reached('j', sw, left, 'n')}, c'] · w[m,n,c,c']")
+            if max(sh, sw) > 1:
+                formula += "  (only whole, in-range indices)"
             if prev is not None and prev.h_prime is not None:
                 formula += f";  δᵏ[i,j,c] = {prev.activation}'(aᵏ[i,j,c]) · ∂E/∂zᵏ[i,j,c]"
             target = f"the output of {prev.name} (layer k)" if prev is not None else "the input image"
@@ -454,23 +473,28 @@ class Trace:
                 formula = "∂E/∂x[cell] = Σ over windows containing the cell of δ[i,j,c] / count"
                 explanation = "Every cell of a window contributed equally to its mean, so the delta is shared evenly."
             grid = (r.z.shape[3], r.z.shape[1], r.z.shape[2])
+            formula, explanation = self._with_previous_delta(r, formula, explanation)
             self._add("backward", r, f"{r.kind}_backward", grid, base, formula, explanation)
         elif r.kind == "dense":
-            formula = "∂E/∂z[i] = Σj W[i,j] · δ[j]  (Wᵀδ);  ∂E/∂W[i,j] = z[i] · δ[j];  ∂E/∂b[j] = δ[j]"
+            formula = "∂E/∂x[i] = Σj W[i,j] · δ[j]  (Wᵀδ);  ∂E/∂W[i,j] = x[i] · δ[j];  ∂E/∂b[j] = δ[j]"
             explanation = ("Each input receives the deltas of all neurons it feeds, weighted by the connecting "
                            "weights; the gradient of a weight is its input times its neuron's delta.")
+            formula, explanation = self._with_previous_delta(r, formula, explanation)
             self._add("backward", r, "dense_backward", in_shape, base, formula, explanation)
         elif r.kind == "flatten":
             formula = "∂E/∂x[i,j,c] = ∂E/∂z[k],  k = (i·W + j)·C + c" if len(in_shape) == 3 else "∂E/∂x = ∂E/∂z"
             explanation = "The gradient vector is folded back into the shape of the feature maps."
+            formula, explanation = self._with_previous_delta(r, formula, explanation)
             self._add("backward", r, "flatten_backward", in_shape, base, formula, explanation)
         elif r.kind == "dropout":
             formula = "∂E/∂x = ∂E/∂z  (training: ∂E/∂x = mask · ∂E/∂z / (1 − rate))"
             explanation = "At inference dropout passed every value unchanged, so the gradient passes unchanged too."
+            formula, explanation = self._with_previous_delta(r, formula, explanation)
             self._add("backward", r, "dropout_backward", _spatial_grid(in_shape), base, formula, explanation)
         else:
             formula = f"δ = ∂E/∂a = {r.activation}'(a) ⊙ ∂E/∂z"
             explanation = "The gradient is multiplied by the slope of the activation at each value."
+            formula, explanation = self._with_previous_delta(r, formula, explanation)
             self._add("backward", r, "activation_backward", _spatial_grid(in_shape), base, formula, explanation)
 
     def _add_update(self, r, key):
