@@ -787,16 +787,14 @@ def _reaching(cell, kernel, stride, out_size):
 class Cursor:
     """A position (step, frame) in a trace, moved at any granularity of ``GRANULARITIES``.
 
-    next(g) moves forward to the start of the next unit of ``g`` and prev(g) back to the
-    start of the current unit, or of the previous one when already at a start:
-      frame: one frame (across step borders);
-      row: a run of ``frame_grid[-1]`` frames; channel: a block of prod(frame_grid[1:])
-        frames (the whole step when the grid has one axis); both go on into the next or
-        previous step at its borders;
-      step: frame 0 of a step; phase: frame 0 of the first step of a phase;
-      pass: the very end (next) or the very start (prev).
-    When there is no next unit, next moves to the last frame of the trace. Both return False
-    only when the position did not change.
+    Each granularity cuts the trace into units; ``next(g)`` moves to the start of the next
+    unit (or to the very last frame when there is none) and ``prev(g)`` to the nearest unit
+    start before the position (so from inside a step, prev("step") first goes back to its
+    frame 0). Units:
+      frame: one frame; row: ``frame_grid[-1]`` consecutive frames of a step; channel:
+      prod(frame_grid[1:]) frames (the whole step for a one-axis grid); step: a step;
+      phase: the steps of one phase; pass: the whole trace (next: the end, prev: the start).
+    Both return False only when the position did not change.
     """
 
     def __init__(self, trace: Trace):

@@ -107,3 +107,36 @@ def test_jumps_and_bad_arguments(trace):
         cursor.jump_global(-1)
     assert (cursor.step, cursor.frame) == (0, 0)
     assert set(GRANULARITIES) == {"frame", "row", "channel", "step", "phase", "pass"}
+
+
+def unit_starts(trace, granularity):
+    """Global indices where a unit of ``granularity`` starts (the oracle for next/prev)."""
+    starts = []
+    for step in trace.steps:
+        if granularity == "row":
+            block = step.frame_grid[-1]
+        elif granularity == "channel":
+            block = step.frame_count // step.frame_grid[0] if len(step.frame_grid) > 1 else step.frame_count
+        else:
+            block = 1 if granularity == "frame" else step.frame_count
+        phase_start = step.index == 0 or trace.steps[step.index - 1].phase != step.phase
+        if granularity == "phase" and not phase_start or granularity == "pass" and step.index > 0:
+            continue
+        starts += range(step.first_frame, step.first_frame + step.frame_count, block)
+    return starts
+
+
+@pytest.mark.parametrize("granularity", GRANULARITIES)
+def test_next_and_prev_go_to_the_nearest_unit_start_from_every_position(trace, granularity):
+    starts = unit_starts(trace, granularity)
+    end = trace.total_frames - 1
+    cursor = Cursor(trace)
+    for position in range(trace.total_frames):
+        cursor.jump_global(position)
+        moved = cursor.next(granularity)
+        expected = min([s for s in starts if s > position], default=end)
+        assert cursor.position == expected and moved == (expected != position), (position, granularity)
+        cursor.jump_global(position)
+        moved = cursor.prev(granularity)
+        expected = max([s for s in starts if s < position], default=position)
+        assert cursor.position == expected and moved == (expected != position), (position, granularity)
