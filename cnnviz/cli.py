@@ -157,6 +157,15 @@ def make_optimizer(args):
         if args.optimizer != "sgd":
             raise ValueError("--momentum applies to --optimizer sgd only")
         config["momentum"] = args.momentum
+    for item in args.opt or []:
+        key, equals, value = item.partition("=")
+        if not equals or not key:
+            raise ValueError(f"--opt {item!r}: expected NAME=VALUE, e.g. --opt initial_accumulator_value=0")
+        try:
+            config[key] = {"true": True, "false": False}.get(value.lower()) if value.lower() in ("true", "false") \
+                else float(value)
+        except ValueError:
+            raise ValueError(f"--opt {item!r}: the value must be a number, true or false") from None
     return get_optimizer(config)
 
 
@@ -259,6 +268,8 @@ def make_parser() -> argparse.ArgumentParser:
     sub.add_argument("--optimizer", default="adam", choices=sorted(OPTIMIZERS), help="(adam)")
     sub.add_argument("--lr", type=float, help="learning rate (default: the optimizer's own)")
     sub.add_argument("--momentum", type=float, help="momentum for sgd")
+    sub.add_argument("--opt", action="append", metavar="NAME=VALUE",
+                     help="another optimizer setting, e.g. initial_accumulator_value=0 for adagrad (repeatable)")
     sub.add_argument("--weights", help="start from these weights (.npz, .h5, .safetensors)")
     sub.add_argument("--out", help="save the trained weights here (.npz, written atomically)")
     sub.add_argument("--quiet", action="store_true", help="no progress output on stderr")

@@ -51,6 +51,19 @@ def test_train_is_the_default_command_and_reproducible_by_seed(tmp_path, capsys)
     assert not np.array_equal(a["conv2d_1/kernel"], c["conv2d_1/kernel"])
 
 
+def test_extra_optimizer_settings_reach_the_optimizer(monkeypatch, capsys):
+    import cnnviz.cli as cli
+
+    seen = []
+    real = cli.get_optimizer
+    monkeypatch.setattr(cli, "get_optimizer", lambda config: seen.append(real(config)) or seen[-1])
+    code = main(["--model", "lecture", *SMALL, "--epochs", "1", "--quiet", "--optimizer", "adagrad", "--lr", "0.02",
+                 "--opt", "initial_accumulator_value=0", "--opt", "epsilon=1e-8"])
+    assert code == 0
+    assert seen[0].name == "adagrad" and seen[0].learning_rate == 0.02
+    assert seen[0].initial_accumulator_value == 0 and seen[0].epsilon == 1e-8
+
+
 def test_optimizer_and_json_model_file(tmp_path, capsys):
     spec = tmp_path / "tiny.json"
     spec.write_text(json.dumps({"class_name": "Sequential", "config": {"name": "tiny", "input_shape": [12, 12, 1],
@@ -72,6 +85,8 @@ def test_optimizer_and_json_model_file(tmp_path, capsys):
     (["--out", "/no/such/folder/w.npz"], "the folder /no/such/folder does not exist"),
     (["--optimizer", "adam", "--momentum", "0.9"], "--momentum applies to --optimizer sgd only"),
     (["--epochs", "0"], "--epochs and --batch-size must be positive"),
+    (["--opt", "rho"], "expected NAME=VALUE"),
+    (["--optimizer", "adagrad", "--opt", "rho=0.9"], "bad settings for optimizer 'adagrad'"),
 ])
 def test_bad_settings_exit_2_with_a_message(capsys, argv, message):
     code, out, err = run(capsys, "train", *SMALL[:2], *argv)
