@@ -132,7 +132,7 @@ def model_with_weights(model_spec: str | None, weights: str, seed) -> Sequential
         return model
     from .engine.importers import import_weights
 
-    return import_weights(None if model_spec is None else build_model(model_spec, seed), path)
+    return import_weights(None if model_spec is None else build_model(model_spec, seed), path, seed=seed)
 
 
 def load_data(args):
@@ -184,7 +184,6 @@ def train(args, stream=None) -> dict:
     data = load_data(args)
     if args.weights:
         model = model_with_weights(args.model, args.weights, args.seed)
-        model.rng = np.random.default_rng(args.seed)
     else:
         model = build_model(args.model, args.seed)
     check_fit(model, data)
@@ -293,7 +292,8 @@ def main(argv=None) -> int:
     args = make_parser().parse_args(argv)
     try:
         if args.command == "train":
-            args.model = args.model or "lecture"
+            if args.model is None and not args.weights:
+                args.model = "lecture"
             result = train(args)
             if args.json:
                 print(json.dumps({k: v for k, v in result.items() if k != "history"}), flush=True)

@@ -51,6 +51,16 @@ def test_train_is_the_default_command_and_reproducible_by_seed(tmp_path, capsys)
     assert not np.array_equal(a["conv2d_1/kernel"], c["conv2d_1/kernel"])
 
 
+def test_train_can_start_from_a_weights_file(tmp_path, capsys):
+    assert run(capsys, "--model", "lenet", *SMALL, "--epochs", "1", "--quiet", "--out", str(tmp_path / "a.npz"))[0] == 0
+    # No --model: the architecture comes from the file; learning rate 0 keeps the weights as they were.
+    assert run(capsys, "--weights", str(tmp_path / "a.npz"), *SMALL, "--epochs", "1", "--lr", "0", "--quiet",
+               "--out", str(tmp_path / "b.npz"))[0] == 0
+    a, b = read_npz(tmp_path / "a.npz"), read_npz(tmp_path / "b.npz")
+    assert load_model(tmp_path / "b.npz").name == "lenet"
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
 def test_extra_optimizer_settings_reach_the_optimizer(monkeypatch, capsys):
     import cnnviz.cli as cli
 
