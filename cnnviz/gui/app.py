@@ -1,0 +1,95 @@
+"""Start the desktop app: ``python main.py`` (or ``cnnviz``), ``--screenshot PATH`` to render and exit.
+
+    python main.py [--model PRESET|FILE.json] [--weights FILE.npz] [--sample INDEX]
+                   [--step N] [--view NAME] [--screenshot PATH] [--size 1280x800]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..paths import WEIGHTS
+from ..presets import PRESETS, load_model_file, load_preset
+
+DEFAULT_MODEL = "lecture"
+VIEWS = ("conv", "maps", "pool", "backward", "update", "output")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="cnnviz", description="Watch a CNN learn, step by step.")
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help=f"a preset {list(PRESETS)} or a JSON architecture file (default {DEFAULT_MODEL})")
+    parser.add_argument("--weights", help="an .npz weights file (default: the shipped weights of the preset, if any)")
+    parser.add_argument("--sample", type=int, default=0, help="index of the test sample to trace (default 0)")
+    parser.add_argument("--step", type=int, default=0, help="advance N frames before showing the window")
+    parser.add_argument("--view", choices=VIEWS, help="show this view (and stop following the step)")
+    parser.add_argument("--screenshot", metavar="PATH", help="render the window to a PNG file and exit")
+    parser.add_argument("--size", default="1280x800", help="window size WIDTHxHEIGHT (default 1280x800)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights when none are loaded")
+    return parser.parse_args(argv)
+
+
+def load_model(spec: str, weights, seed: int):
+    """A preset or JSON model with weights: --weights, else resources/weights/<preset>.npz if shipped."""
+    if spec in PRESETS:
+        model = load_preset(spec, seed=seed)
+        shipped = WEIGHTS / f"{spec}.npz"
+    elif Path(spec).is_file():
+        model = load_model_file(spec, seed=seed)
+        shipped = None
+    else:
+        raise ValueError(f"--model {spec!r}: not a preset {list(PRESETS)} nor an existing JSON file")
+    if weights is not None:
+        model.load_weights(weights)
+    elif shipped is not None and shipped.is_file():
+        model.load_weights(shipped)
+    return model
+
+
+def load_default_dataset():
+    """The shipped MNIST digits, or None (the window then shows a synthetic sample)."""
+    try:
+        from ..data import load_dataset
+
+        return load_dataset("mnist")
+    except (ImportError, ValueError, OSError):
+        return None
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        width, height = (int(n) for n in args.size.lower().split("x"))
+        model = load_model(args.model, args.weights, args.seed)
+    except ValueError as error:
+        print(f"cnnviz: {error}", file=sys.stderr)
+        return 2
+    from PyQt5.QtWidgets import QApplication
+
+    from .main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    dataset = load_default_dataset()
+    sample = None
+    if dataset is not None:
+        if not 0 <= args.sample < len(dataset.x_test):
+            print(f"cnnviz: --sample must be 0 to {len(dataset.x_test) - 1}", file=sys.stderr)
+            return 2
+        sample = (dataset.x_test[args.sample], int(dataset.y_test[args.sample]), f"test sample {args.sample}")
+    window = MainWindow(model, dataset, sample=sample)
+    window.input_panel.index = args.sample
+    window.resize(width, height)
+    if args.step:
+        window.controller.cursor.jump_global(min(args.step, window.trace.total_frames - 1))
+        window.controller.moved.emit()
+    if args.view:
+        window.show_view(args.view)
+    window.show()
+    if args.screenshot:
+        app.processEvents()
+        window.grab().save(args.screenshot, "PNG")
+        window.close()
+        print(args.screenshot)
+        return 0
+    return app.exec_()

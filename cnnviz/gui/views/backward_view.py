@@ -1,0 +1,127 @@
+"""Backward pass: δ maps (diverging colour map centred on zero, with colour bars), the current δ cell
+and what feeds it: the δ map over the input for weight gradients, the flipped kernel over the δ maps
+for the input gradient of a conv layer, Wᵀδ for a dense layer."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import colormaps
+from .common import ChannelChooser, channel, filled, padded, wrapped, wrapped_cell
+from .panels import View
+
+KINDS = ("conv_backward_weight", "conv_backward_input", "dense_backward", "flatten_backward",
+         "dropout_backward", "activation_backward")
+
+
+class BackwardView(View):
+    name = "backward"
+    title = "Backward"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.chooser = ChannelChooser("δ channel shown (conv input gradient):")
+        self.layout().insertWidget(0, self.chooser)
+        self.chooser.combo.currentIndexChanged.connect(self._redraw)
+        self.left = self.panel(0, 0, "", colorbar=True)
+        self.middle = self.panel(0, 2, "", signed=True, colorbar=True, numbers=True)
+        self.right = self.panel(0, 4, "", signed=True, colorbar=True)
+        self.levels = {}
+        self.last = None
+
+    def set_trace(self, trace) -> None:
+        super().set_trace(trace)
+        self.levels = {}
+
+    def _levels(self, key, array, signed=True):
+        if key not in self.levels:
+            self.levels[key] = colormaps.symmetric_levels(array) if signed else colormaps.sequential_levels(array)
+        return self.levels[key]
+
+    def _redraw(self) -> None:
+        if self.last is not None:
+            self.show_frame(*self.last)
+
+    def show_frame(self, step, frame) -> None:
+        kind = frame["kind"]
+        if kind not in KINDS:
+            return
+        self.last = (step, frame)
+        record = self.trace.records[step.layer_index]
+        for panel in self.panels:
+            panel.hide_marks()
+            panel.show_padding(False)
+        getattr(self, f"_{kind}")(record, frame)
+
+    # ------------------------------------------------------------------ conv
+    def _conv_backward_weight(self, record, frame) -> None:
+        m, n, c, c_out = frame["weight_index"]
+        rows, cols = frame["rows"], frame["cols"]
+        self.left.set_signed(False)
+        plane, origin = padded(channel(record.inputs, c), record.pads)
+        self.left.set_title(f"input channel {c} (what w[{m},{n},{c},{c_out}] multiplied)")
+        self.left.set_image(plane, self._levels(("in", record.index), record.inputs, False), origin)
+        self.left.show_padding(origin != (0, 0))
+        self.left.set_box(rows[0], cols[0], rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)
+        self.middle.set_title(f"δ of {record.name}, channel {c_out}")
+        self.middle.set_image(frame["delta_map"], self._levels(("delta", record.index), record.delta))
+        grads = record.grads["kernel"][:, :, c, c_out]
+        kw = grads.shape[1]
+        self.right.set_title(f"∂E/∂w[:, :, {c}, {c_out}] = {frame['grad']:.4g} at ({m}, {n})")
+        self.right.set_image(filled(grads, m * kw + n), self._levels(("grad", record.index), record.grads["kernel"]))
+        self.right.set_box(m, n)
+
+    def _conv_backward_input(self, record, frame) -> None:
+        i, j, c = frame["in_index"]
+        channels = record.delta.shape[-1]
+        self.chooser.set_count(channels)
+        k = min(self.chooser.value(), channels - 1)
+        self.left.set_signed(True)
+        self.left.set_title(f"δ of {record.name}, channel {k}")
+        self.left.set_image(channel(record.delta, k), self._levels(("delta", record.index), record.delta))
+        valid_rows = frame["out_rows"][frame["out_rows"] >= 0]
+        valid_cols = frame["out_cols"][frame["out_cols"] >= 0]
+        if valid_rows.size and valid_cols.size:
+            self.left.set_box(valid_rows.min(), valid_cols.min(), np.ptp(valid_rows) + 1, np.ptp(valid_cols) + 1)
+        flipped = frame["kernel"][::-1, ::-1, k]
+        self.middle.set_title(f"flipped kernel w[::-1, ::-1, {c}, {k}]")
+        self.middle.set_image(flipped, self._levels(("kernel", record.index), record.params["kernel"]))
+        grad = channel(record.input_grad, c)
+        self.right.set_title(f"∂E/∂x, input channel {c}: {frame['sum']:.4g}")
+        self.right.set_image(filled(grad, i * grad.shape[1] + j), self._levels(("dx", record.index), record.input_grad))
+        self.right.set_box(i, j)
+
+    # ------------------------------------------------------------------ dense and elementwise
+    def _dense_backward(self, record, frame) -> None:
+        (i,) = frame["position"]
+        self.left.set_signed(True)
+        self.left.set_title(f"δ of {record.name}")
+        self.left.set_image(wrapped(frame["deltas"], frame["deltas"].size), self._levels(("delta", record.index), record.delta))
+        self.middle.set_title(f"W[{i}, :]  (Wᵀδ at input {i} = {frame['sum']:.4g})")
+        self.middle.set_image(wrapped(frame["weights"], frame["weights"].size),
+                              self._levels(("kernel", record.index), record.params["kernel"]))
+        self._input_grad(record, i)
+
+    def _input_grad(self, record, flat_index) -> None:
+        grad = record.input_grad.reshape(-1)
+        self.right.set_title(f"∂E/∂x of {record.name}'s input (cell {flat_index})")
+        self.right.set_image(filled(wrapped(grad), flat_index), self._levels(("dx", record.index), grad))
+        self.right.set_box(*wrapped_cell(flat_index, grad.size))
+
+    def _elementwise(self, record, frame, input_index, output_flat) -> None:
+        out = record.dz.reshape(-1)
+        self.left.set_signed(True)
+        self.left.set_title(f"∂E/∂z of {record.name} output")
+        self.left.set_image(wrapped(out), self._levels(("dz", record.index), out))
+        self.left.set_box(*wrapped_cell(output_flat, out.size))
+        self.middle.clear()
+        in_flat = int(np.ravel_multi_index(input_index, record.inputs.shape[1:]))
+        self._input_grad(record, in_flat)
+
+    def _flatten_backward(self, record, frame) -> None:
+        self._elementwise(record, frame, frame["in_index"], frame["out_index"])
+
+    def _dropout_backward(self, record, frame) -> None:
+        index = tuple(frame["in_index"])
+        self._elementwise(record, frame, index, int(np.ravel_multi_index(index, record.inputs.shape[1:])))
+
+    _activation_backward = _dropout_backward

@@ -1,0 +1,72 @@
+"""Small array helpers shared by the views (display only: slicing, padding with NaN, filling in)."""
+from __future__ import annotations
+
+import numpy as np
+from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
+
+
+def channel(array, c: int) -> np.ndarray:
+    """(1, H, W, C) or (H, W, C) -> (H, W) of channel c; (1, n) or (n,) -> (1, n)."""
+    array = np.asarray(array)
+    if array.ndim >= 3 and array.shape[0] == 1 and array.ndim == 4:
+        array = array[0]
+    if array.ndim == 3:
+        return array[:, :, c]
+    return array.reshape(1, -1)
+
+
+def padded(plane, pads):
+    """(H, W) -> (H+top+bottom, W+left+right) with NaN on padding; returns it and its origin (row, col)."""
+    (top, bottom), (left, right) = pads
+    if top == bottom == left == right == 0:
+        return plane, (0, 0)
+    return np.pad(np.asarray(plane, np.float32), ((top, bottom), (left, right)), constant_values=np.nan), (-top, -left)
+
+
+def filled(plane, upto: int) -> np.ndarray:
+    """A copy of ``plane`` with the cells after flat index ``upto`` (C order) blanked (NaN): filling in."""
+    out = np.array(plane, dtype=np.float32)
+    out.reshape(-1)[upto + 1:] = np.nan
+    return out
+
+
+def wrapped(vector, width: int | None = None) -> np.ndarray:
+    """(n,) -> (rows, width) with NaN after the end, so long vectors show as a compact grid."""
+    vector = np.ravel(np.asarray(vector, np.float32))
+    width = width or max(1, int(np.ceil(np.sqrt(vector.size))))
+    rows = -(-vector.size // width)
+    out = np.full(rows * width, np.nan, np.float32)
+    out[: vector.size] = vector
+    return out.reshape(rows, width)
+
+
+def wrapped_cell(index: int, length: int, width: int | None = None) -> tuple[int, int]:
+    """(row, col) of element ``index`` in ``wrapped`` of a vector of ``length``."""
+    width = width or max(1, int(np.ceil(np.sqrt(length))))
+    return index // width, index % width
+
+
+class ChannelChooser(QWidget):
+    """'label: [combo]' for picking one channel of a layer."""
+
+    def __init__(self, label: str, parent=None):
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(4, 0, 4, 0)
+        row.addWidget(QLabel(label))
+        self.combo = QComboBox()
+        row.addWidget(self.combo)
+        row.addStretch(1)
+
+    def set_count(self, count: int) -> None:
+        if self.combo.count() == count:
+            return
+        current = max(0, self.combo.currentIndex())
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        self.combo.addItems([str(c) for c in range(count)])
+        self.combo.setCurrentIndex(min(current, count - 1))
+        self.combo.blockSignals(False)
+
+    def value(self) -> int:
+        return max(0, self.combo.currentIndex())

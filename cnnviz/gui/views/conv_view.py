@@ -1,0 +1,80 @@
+"""The convolution window: the input with the window sliding over it, the kernel, the output filling in."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import colormaps
+from .common import ChannelChooser, channel, filled, padded
+from .panels import View
+
+
+class ConvView(View):
+    name = "conv"
+    title = "Convolution"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.chooser = ChannelChooser("input channel shown:")
+        self.layout().insertWidget(0, self.chooser)
+        self.chooser.combo.currentIndexChanged.connect(self._redraw)
+        self.input = self.panel(0, 0, "input", colorbar=True, rowspan=3)
+        self.kernel = self.panel(0, 2, "kernel", signed=True, colorbar=True, numbers=True)
+        self.products = self.panel(2, 2, "products w·x", signed=True, colorbar=True, numbers=True)
+        self.output = self.panel(0, 4, "output", colorbar=True, rowspan=3)
+        for column, stretch in ((0, 4), (2, 3), (4, 4)):
+            self.layout_.layout.setColumnStretchFactor(column, stretch)
+        self.output.image.cell_clicked.connect(self._output_clicked)
+        self.levels = {}
+        self.last = None
+
+    def set_trace(self, trace) -> None:
+        super().set_trace(trace)
+        self.levels = {}
+
+    def _layer_levels(self, record):
+        if record.index not in self.levels:
+            kernel = record.params["kernel"]
+            self.levels[record.index] = (colormaps.sequential_levels(record.inputs),
+                                         colormaps.symmetric_levels(kernel),
+                                         colormaps.sequential_levels(record.z))
+        return self.levels[record.index]
+
+    def show_frame(self, step, frame) -> None:
+        self.last = (step, frame)
+        if frame["kind"] != "conv_forward":
+            return
+        record = self.trace.records[step.layer_index]
+        c_out_count = record.z.shape[-1]
+        self.chooser.set_count(record.inputs.shape[-1])
+        c = min(self.chooser.value(), record.inputs.shape[-1] - 1)
+        i, j, c_out = frame["out_index"]
+        input_levels, kernel_levels, output_levels = self._layer_levels(record)
+        plane, origin = padded(channel(record.inputs, c), record.pads)
+        self.input.set_title(f"input of {record.name}, channel {c}")
+        self.input.set_image(plane, input_levels, origin)
+        self.input.show_padding(bool(frame["padding_mask"].any() or origin != (0, 0)))
+        kh, kw = frame["kernel"].shape[:2]
+        self.input.set_box(frame["rows"][0], frame["cols"][0], kh, kw)
+        self.kernel.set_title(f"kernel w[:, :, {c}, {c_out}]")
+        self.kernel.set_image(frame["kernel"][..., c], kernel_levels)
+        products = frame["products"][..., c]
+        self.products.set_title(f"products, channel {c}: Σ = {frame['channel_sums'][c]:.4g}")
+        self.products.set_image(products, colormaps.symmetric_levels(products))
+        out = channel(record.z, c_out)
+        self.output.set_title(f"output channel {c_out} of {c_out_count}: z = {frame['z']:.4g}")
+        self.output.set_image(filled(out, i * out.shape[1] + j), output_levels)
+        self.output.set_box(i, j)
+
+    def _redraw(self) -> None:
+        if self.last is not None:
+            self.show_frame(*self.last)
+
+    def _output_clicked(self, row: int, col: int) -> None:
+        """Jump to the frame that computes the clicked output cell of the channel shown."""
+        if self.last is None or self.controller is None:
+            return
+        step, frame = self.last
+        if frame["kind"] != "conv_forward":
+            return
+        c_out = frame["out_index"][2]
+        self.controller.jump(step.index, int(np.ravel_multi_index((c_out, row, col), step.frame_grid)))

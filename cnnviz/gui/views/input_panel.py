@@ -1,0 +1,168 @@
+"""Choosing the input: a test sample (index, random, class, next misclassified), a drawing, or an image file."""
+from __future__ import annotations
+
+import numpy as np
+from PyQt5.QtCore import Qt, pyqtSignal
+from PyQt5.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox,
+                             QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from ..images import fit_to_input, load_image
+from .canvas import DrawingCanvas
+
+
+class InputPanel(QWidget):
+    """Emits ``sample_chosen(x (H, W, C), label, description)``; the main window builds the trace."""
+
+    sample_chosen = pyqtSignal(object, int, str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.dataset = None
+        self.input_shape = (28, 28, 1)
+        self.predict = None           # callable: x (N, H, W, C) -> class ids (N,), set by the main window
+        self.rng = np.random.default_rng(0)
+        self.index = 0
+        self._mistakes = None
+
+        samples = QGroupBox("Test sample")
+        grid = QGridLayout(samples)
+        self.index_spin = QSpinBox()
+        self.index_spin.setKeyboardTracking(False)
+        self.index_spin.valueChanged.connect(self.choose_index)
+        self.random_button = QPushButton("Random")
+        self.random_button.clicked.connect(self.choose_random)
+        self.class_combo = QComboBox()
+        self.class_button = QPushButton("Next of class")
+        self.class_button.clicked.connect(self.choose_next_of_class)
+        self.mistake_button = QPushButton("Next misclassified")
+        self.mistake_button.clicked.connect(self.choose_next_misclassified)
+        grid.addWidget(QLabel("index"), 0, 0)
+        grid.addWidget(self.index_spin, 0, 1)
+        grid.addWidget(self.random_button, 0, 2)
+        grid.addWidget(QLabel("class"), 1, 0)
+        grid.addWidget(self.class_combo, 1, 1)
+        grid.addWidget(self.class_button, 1, 2)
+        grid.addWidget(self.mistake_button, 2, 0, 1, 3)
+
+        drawing = QGroupBox("Draw a digit")
+        column = QVBoxLayout(drawing)
+        self.canvas = DrawingCanvas()
+        self.canvas.drawn.connect(self.use_drawing)
+        column.addWidget(self.canvas, 0, Qt.AlignHCenter)
+        buttons = QHBoxLayout()
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.clicked.connect(self.canvas.clear)
+        self.label_combo = QComboBox()
+        self.label_combo.setToolTip("The true label of a drawn or opened image (used for the loss and backward pass)")
+        self.label_combo.currentIndexChanged.connect(self._relabel)
+        buttons.addWidget(self.clear_button)
+        buttons.addWidget(QLabel("label"))
+        buttons.addWidget(self.label_combo)
+        column.addLayout(buttons)
+        self.open_button = QPushButton("Open image file…")
+        self.open_button.clicked.connect(self.open_image_dialog)
+
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(samples)
+        layout.addWidget(drawing)
+        layout.addWidget(self.open_button)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+        self._own_input = None  # (x, description) of the drawing/file, relabelled by label_combo
+
+    # ------------------------------------------------------------------ set-up
+    def set_dataset(self, dataset, input_shape) -> None:
+        self.dataset = dataset
+        self.input_shape = tuple(input_shape)
+        self._mistakes = None
+        count = 0 if dataset is None else len(dataset.x_test)
+        names = [str(k) for k in range(10)] if dataset is None else dataset.class_names
+        for widget in (self.index_spin, self.random_button, self.class_combo, self.class_button, self.mistake_button):
+            widget.setEnabled(count > 0)
+        self.index_spin.blockSignals(True)
+        self.index_spin.setRange(0, max(0, count - 1))
+        self.index_spin.blockSignals(False)
+        for combo in (self.class_combo, self.label_combo):
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems(names)
+            combo.blockSignals(False)
+
+    def forget_predictions(self) -> None:
+        """The model changed: misclassified samples must be found again."""
+        self._mistakes = None
+
+    # ------------------------------------------------------------------ dataset samples
+    def sample(self, index: int):
+        x = fit_to_input(self.dataset.x_test[index], self.input_shape)
+        return x, int(self.dataset.y_test[index])
+
+    def choose_index(self, index: int) -> None:
+        if self.dataset is None:
+            return
+        self.index = int(index)
+        if self.index_spin.value() != self.index:
+            self.index_spin.blockSignals(True)
+            self.index_spin.setValue(self.index)
+            self.index_spin.blockSignals(False)
+        x, label = self.sample(self.index)
+        self._own_input = None
+        self.status.setText(f"test sample {self.index}, label {self.dataset.class_names[label]}")
+        self.sample_chosen.emit(x, label, f"test sample {self.index}")
+
+    def choose_random(self) -> None:
+        if self.dataset is not None:
+            self.choose_index(int(self.rng.integers(len(self.dataset.x_test))))
+
+    def _next_where(self, candidates) -> None:
+        candidates = np.asarray(candidates)
+        if candidates.size == 0:
+            self.status.setText("no such test sample")
+            return
+        later = candidates[candidates > self.index]
+        self.choose_index(int(later[0] if later.size else candidates[0]))
+
+    def choose_next_of_class(self) -> None:
+        if self.dataset is not None:
+            self._next_where(np.flatnonzero(self.dataset.y_test == self.class_combo.currentIndex()))
+
+    def choose_next_misclassified(self) -> None:
+        if self.dataset is None or self.predict is None:
+            return
+        if self._mistakes is None:
+            x = self.dataset.x_test
+            if x.shape[1:] != self.input_shape:
+                x = np.stack([fit_to_input(image, self.input_shape) for image in x])
+            self._mistakes = np.flatnonzero(self.predict(x) != self.dataset.y_test)
+        self._next_where(self._mistakes)
+
+    # ------------------------------------------------------------------ own inputs
+    def use_drawing(self) -> None:
+        x = fit_to_input(self.canvas.image[:, :, None], self.input_shape)
+        self._own_input = (x, "drawing")
+        self.status.setText("your drawing")
+        self.sample_chosen.emit(x, self.label_combo.currentIndex(), "drawing")
+
+    def open_image_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open an image", "", "Images (*.png *.jpg *.jpeg *.bmp);;All files (*)")
+        if path:
+            self.open_image(path)
+
+    def open_image(self, path) -> bool:
+        """Load an image file as the input; on failure show a message and keep the current input."""
+        try:
+            x, inverted = load_image(path, self.input_shape)
+        except ValueError as error:
+            QMessageBox.warning(self, "Cannot open the image", str(error))
+            return False
+        self._own_input = (x, str(path))
+        self.status.setText(f"image {path}" + (" (inverted: dark ink on light paper)" if inverted else ""))
+        self.sample_chosen.emit(x, self.label_combo.currentIndex(), str(path))
+        return True
+
+    def _relabel(self, label: int) -> None:
+        if self._own_input is not None and label >= 0:
+            x, description = self._own_input
+            self.sample_chosen.emit(x, label, description)

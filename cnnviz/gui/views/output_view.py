@@ -1,0 +1,72 @@
+"""Softmax probabilities as a bar chart, with the true label, the prediction and the loss."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+from .panels import View
+
+BAR = (90, 140, 220)
+TRUE = (60, 200, 90)
+WRONG = (230, 80, 60)
+
+
+class OutputView(View):
+    name = "output"
+    title = "Output"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.plot = self.layout_.addPlot(row=0, col=0)
+        self.plot.setMouseEnabled(False, False)
+        self.plot.hideButtons()
+        self.plot.setYRange(0, 1.05, padding=0)
+        self.plot.setLabel("left", "probability")
+        self.plot.setLabel("bottom", "class")
+        self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brushes=[BAR] * 10)
+        self.plot.addItem(self.bars)
+        self.texts: list[pg.TextItem] = []
+        self.summary = ""
+        self.shown = None
+        self.class_names = None
+
+    def set_trace(self, trace) -> None:
+        super().set_trace(trace)
+        self.shown = None
+
+    def show_frame(self, step, frame) -> None:
+        trace = self.trace
+        if self.shown is trace:
+            return  # the probabilities belong to the trace, not to a frame
+        self.shown = trace
+        p = trace.y_pred[0]
+        k = p.size
+        names = self.class_names if self.class_names and len(self.class_names) == k else [str(c) for c in range(k)]
+        brushes = [BAR] * k
+        brushes[trace.predicted] = WRONG
+        brushes[trace.label] = TRUE
+        self.bars.setOpts(x=np.arange(k), height=p, brushes=brushes)
+        self.plot.getAxis("bottom").setTicks([[(c, names[c]) for c in range(k)]])
+        self.plot.setXRange(-0.6, k - 0.4, padding=0)
+        if len(self.texts) != k:
+            for text in self.texts:
+                self.plot.removeItem(text)
+            self.texts = [pg.TextItem(anchor=(0.5, 1.0), color="w") for _ in range(k)]
+            for text in self.texts:
+                self.plot.addItem(text)
+        for c, text in enumerate(self.texts):
+            text.setText(f"{p[c]:.2f}")
+            text.setPos(c, p[c])
+        verdict = "right" if trace.predicted == trace.label else "wrong"
+        self.summary = (f"true label {names[trace.label]} (green), predicted {names[trace.predicted]} "
+                        f"({verdict}), loss E = {trace.loss:.4g}")
+        self.plot.setTitle(self.summary)
+
+    def set_font_scale(self, scale: float) -> None:
+        font = self.plot.getAxis("bottom").label.font()
+        font.setPointSizeF(10 * scale)
+        for axis in ("bottom", "left"):
+            self.plot.getAxis(axis).setStyle(tickFont=font)
+        for text in self.texts:
+            text.setFont(font)
+        self.plot.titleLabel.setText(self.summary, size=f"{11 * scale}pt")

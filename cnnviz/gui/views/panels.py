@@ -1,0 +1,218 @@
+"""Building blocks shared by the views: a titled image with highlight boxes and cell numbers."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt5.QtCore import QRectF, Qt, pyqtSignal
+from PyQt5.QtGui import QBrush, QColor, QPen
+from PyQt5.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
+
+from .. import colormaps
+
+HIGHLIGHT = QColor(255, 200, 0)    # the current window / cell
+SECOND = QColor(255, 60, 60)       # a second mark: the max-pool winner, the output cell
+PADDING = QBrush(QColor(170, 170, 170), Qt.BDiagPattern)
+BACKGROUND = QColor(55, 55, 68)
+MAX_NUMBERS = 49                    # cells with their value written on them (7x7)
+
+
+class ClickableImage(pg.ImageItem):
+    """An ImageItem that reports the (row, col) of a click in array coordinates."""
+
+    cell_clicked = pyqtSignal(int, int)
+
+    def mouseClickEvent(self, event):
+        if event.button() != Qt.LeftButton or self.image is None:
+            return
+        point = event.pos()
+        row, col = int(np.floor(point.y())), int(np.floor(point.x()))
+        if 0 <= row < self.image.shape[0] and 0 <= col < self.image.shape[1]:
+            event.accept()
+            self.cell_clicked.emit(row, col)
+
+
+def rect_item(color, width=3, z=10) -> QGraphicsRectItem:
+    item = QGraphicsRectItem()
+    pen = QPen(color)
+    pen.setWidthF(width)
+    pen.setCosmetic(True)  # width in screen pixels whatever the zoom
+    item.setPen(pen)
+    item.setZValue(z)
+    item.setVisible(False)
+    return item
+
+
+class MapPanel:
+    """A title, an image (row-major, explicit levels and lookup table) and overlays, in a GraphicsLayout.
+
+    The image may be placed at an offset (``origin``) so that padded inputs keep input coordinates:
+    cell (row, col) of the input is always the unit square at x=col, y=row; padding cells have
+    negative or too-large coordinates and show the hatched padding brush.
+    """
+
+    def __init__(self, layout: pg.GraphicsLayout, row: int, col: int, title: str = "", signed: bool = False,
+                 colorbar: bool = False, numbers: bool = False, colspan: int = 1, rowspan: int = 1):
+        self.signed = signed
+        self.lut = colormaps.DIVERGING_LUT if signed else colormaps.SEQUENTIAL_LUT
+        self.label = layout.addLabel(title, row=row, col=col, colspan=colspan + (1 if colorbar else 0))
+        self.view = layout.addViewBox(row=row + 1, col=col, colspan=colspan, rowspan=rowspan, lockAspect=True,
+                                      invertY=True, enableMouse=False, defaultPadding=0.02)
+        self.view.setMenuEnabled(False)
+        self.background = QGraphicsRectItem()  # shows through NaN cells: not computed yet
+        self.background.setBrush(QBrush(BACKGROUND))
+        self.background.setPen(QPen(Qt.NoPen))
+        self.background.setZValue(-2)
+        self.view.addItem(self.background)
+        self.padding = QGraphicsRectItem()
+        self.padding.setBrush(PADDING)
+        self.padding.setPen(QPen(Qt.NoPen))
+        self.padding.setZValue(-1)
+        self.padding.setVisible(False)
+        self.view.addItem(self.padding)
+        self.image = ClickableImage(axisOrder="row-major")
+        self.view.addItem(self.image)
+        self.box = rect_item(HIGHLIGHT)
+        self.mark = rect_item(SECOND, width=3, z=11)
+        self.view.addItem(self.box)
+        self.view.addItem(self.mark)
+        self.colorbar = None
+        if colorbar:
+            cmap = colormaps.DIVERGING if signed else colormaps.SEQUENTIAL
+            self.colorbar = pg.ColorBarItem(values=(-1, 1), colorMap=cmap, interactive=False, width=14)
+            layout.addItem(self.colorbar, row=row + 1, col=col + colspan, rowspan=rowspan)
+        self.numbers_enabled = numbers
+        self.texts: list[pg.TextItem] = []
+        self.text_shape = None
+        self.font_size = 8
+        self.shape = None
+        self.origin = (0, 0)
+        self.title_text = title
+        self.set_title(title)
+
+    # ------------------------------------------------------------------ content
+    def set_title(self, text: str) -> None:
+        self.title_text = text
+        self.label.setText(text, size=f"{self.font_size + 1}pt")
+
+    def set_image(self, array, levels, origin=(0, 0)) -> None:
+        """array: (H, W); NaN cells are transparent. origin: (row, col) of the array's top-left cell."""
+        array = np.asarray(array, dtype=np.float32)
+        self.image.setImage(array, levels=levels, lut=self.lut, autoLevels=False)
+        if array.shape != self.shape or tuple(origin) != self.origin:
+            self.shape, self.origin = array.shape, tuple(origin)
+            rect = QRectF(origin[1], origin[0], array.shape[1], array.shape[0])
+            self.image.setRect(rect)
+            self.padding.setRect(rect)
+            self.background.setRect(rect)
+            self.view.setRange(rect, padding=0.02)
+        if self.colorbar is not None:
+            self.colorbar.setLevels(levels)
+        if self.numbers_enabled:
+            self._write_numbers(array)
+
+    def set_signed(self, signed: bool) -> None:
+        """Diverging map centred on zero for signed values, viridis otherwise."""
+        if signed == self.signed:
+            return
+        self.signed = signed
+        self.lut = colormaps.DIVERGING_LUT if signed else colormaps.SEQUENTIAL_LUT
+        if self.colorbar is not None:
+            self.colorbar.setColorMap(colormaps.DIVERGING if signed else colormaps.SEQUENTIAL)
+
+    def clear(self, title: str = "") -> None:
+        self.set_title(title)
+        self.image.clear()
+        self.shape = None
+        self.hide_marks()
+        self.show_padding(False)
+        for text in self.texts:
+            text.setVisible(False)
+
+    def show_padding(self, visible: bool) -> None:
+        self.padding.setVisible(visible)
+
+    def set_box(self, row, col, height=1, width=1, visible=True) -> None:
+        self.box.setRect(QRectF(col, row, width, height))
+        self.box.setVisible(visible)
+
+    def set_mark(self, row, col, height=1, width=1, visible=True) -> None:
+        self.mark.setRect(QRectF(col, row, width, height))
+        self.mark.setVisible(visible)
+
+    def hide_marks(self) -> None:
+        self.box.setVisible(False)
+        self.mark.setVisible(False)
+
+    # ------------------------------------------------------------------ numbers on cells
+    def _write_numbers(self, array) -> None:
+        if array.size > MAX_NUMBERS:
+            for text in self.texts:
+                text.setVisible(False)
+            return
+        if array.shape != self.text_shape:
+            for text in self.texts:
+                self.view.removeItem(text)
+            self.texts = []
+            for r in range(array.shape[0]):
+                for c in range(array.shape[1]):
+                    text = pg.TextItem(anchor=(0.5, 0.5), color="w")
+                    text.setZValue(12)
+                    text.setPos(self.origin[1] + c + 0.5, self.origin[0] + r + 0.5)
+                    self._font(text)
+                    self.view.addItem(text)
+                    self.texts.append(text)
+            self.text_shape = array.shape
+        for text, value in zip(self.texts, array.reshape(-1)):
+            text.setVisible(bool(np.isfinite(value)))
+            if np.isfinite(value):
+                text.setText(f"{value:.2f}")
+
+    def _font(self, text) -> None:
+        font = text.textItem.font()
+        font.setPointSizeF(self.font_size)
+        font.setBold(True)
+        text.setFont(font)
+
+    def set_font_size(self, size: float) -> None:
+        self.font_size = size
+        self.set_title(self.title_text)
+        for text in self.texts:
+            self._font(text)
+
+
+class View(QWidget):
+    """Base of the big views: a GraphicsLayoutWidget, its panels, and ``show_frame``."""
+
+    name = "view"
+    title = "View"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground((25, 25, 30))
+        self.layout_ = self.graphics.ci
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.graphics)
+        self.panels: list[MapPanel] = []
+        self.trace = None
+        self.controller = None
+
+    def panel(self, *args, **kwargs) -> MapPanel:
+        panel = MapPanel(self.layout_, *args, **kwargs)
+        self.panels.append(panel)
+        return panel
+
+    def set_controller(self, controller) -> None:
+        self.controller = controller
+
+    def set_trace(self, trace) -> None:
+        """A new trace (new sample or weights): forget anything cached from the old one."""
+        self.trace = trace
+
+    def show_frame(self, step, frame: dict) -> None:
+        raise NotImplementedError
+
+    def set_font_scale(self, scale: float) -> None:
+        for panel in self.panels:
+            panel.set_font_size(8 * scale)

@@ -1,0 +1,61 @@
+"""The app starts with a model and a sample, and --screenshot renders a PNG."""
+from __future__ import annotations
+
+from PyQt5.QtGui import QImage
+
+from cnnviz.gui import app
+from cnnviz.gui.main_window import MainWindow
+from tests.gui.helpers import make_window
+
+
+def test_window_launches_with_model_sample_and_first_frame(qtbot):
+    window = make_window(qtbot)
+    assert window.model.layers[0].name == "conv2d_1"
+    assert window.trace.x.shape == (1, 28, 28, 1)
+    assert window.trace.x.any(), "the first screen shows a real (non-empty) sample"
+    assert window.controller.cursor.position == 0
+    assert window.tabs.currentWidget() is window.views["conv"]
+    assert "Forward: conv2d_1" in window.equation.toPlainText()
+    assert window.strip.buttons[0].isChecked()
+
+
+def test_contract_for_the_training_side(qtbot):
+    window = make_window(qtbot)
+    for name in ("model", "dataset", "controller", "file_menu", "view_menu", "help_menu"):
+        assert hasattr(window, name)
+    with qtbot.waitSignal(window.model_changed):
+        window.set_model(app.load_model("same-padding", None, seed=1))
+    assert window.trace.model is window.model
+    assert [b.text().split("\n")[0] for b in window.strip.buttons] == [layer.name for layer in window.model.layers]
+    window.controller.jump_global(50)
+    window.model.layers[0].params["kernel"][...] *= 2
+    window.refresh_trace()
+    assert window.controller.cursor.position == 50, "refresh keeps the cursor position"
+    assert window.trace.records[0].params["kernel"][0, 0, 0, 0] == window.model.layers[0].params["kernel"][0, 0, 0, 0]
+    x = window.dataset.x_test[3]
+    with qtbot.waitSignal(window.sample_changed):
+        window.set_sample(x, int(window.dataset.y_test[3]))
+    assert (window.trace.x[0] == x).all()
+    from PyQt5.QtWidgets import QLabel
+
+    panel = QLabel("training")
+    window.add_panel(panel, "Training")
+    assert window.side_tabs.widget(window.side_tabs.count() - 1) is panel
+
+
+def test_synthetic_sample_without_dataset(qtbot):
+    window = MainWindow(app.load_model("lecture", None, seed=0), None)
+    qtbot.addWidget(window)
+    assert window.trace.x.any() and window.description == "synthetic sample"
+
+
+def test_screenshot_writes_png(tmp_path):
+    path = tmp_path / "shot.png"
+    assert app.main(["--screenshot", str(path), "--step", "40", "--view", "pool", "--size", "1100x700"]) == 0
+    image = QImage(str(path))
+    assert not image.isNull() and (image.width(), image.height()) == (1100, 700)
+
+
+def test_bad_model_argument_is_an_error(capsys):
+    assert app.main(["--model", "no-such-model", "--screenshot", "x.png"]) == 2
+    assert "not a preset" in capsys.readouterr().err
