@@ -9,6 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from ..paths import WEIGHTS
 from ..presets import PRESETS, load_model_file, load_preset
 
@@ -21,7 +23,8 @@ def parse_args(argv=None):
     parser.add_argument("--model", default=DEFAULT_MODEL,
                         help=f"a preset {list(PRESETS)} or a JSON architecture file (default {DEFAULT_MODEL})")
     parser.add_argument("--weights", help="an .npz weights file (default: the shipped weights of the preset, if any)")
-    parser.add_argument("--sample", type=int, default=0, help="index of the test sample to trace (default 0)")
+    parser.add_argument("--sample", type=int,
+                        help="index of the test sample to trace (default: the first one the model is unsure about)")
     parser.add_argument("--step", type=int, default=0, help="advance N frames before showing the window")
     parser.add_argument("--view", choices=VIEWS, help="show this view (and stop following the step)")
     parser.add_argument("--screenshot", metavar="PATH", help="render the window to a PNG file and exit")
@@ -57,6 +60,20 @@ def load_default_dataset():
         return None
 
 
+def first_unsure_sample(model, dataset, threshold: float = 0.9) -> int:
+    """Index of the first test sample whose true class gets probability < threshold (0 if none).
+
+    A confident, right answer has gradients near zero everywhere; an unsure one makes the
+    backward pass and the update worth watching.
+    """
+    x = dataset.x_test[:500]
+    if x.shape[1:] != tuple(model.input_shape):
+        return 0
+    probabilities = model.predict(x)
+    unsure = probabilities[np.arange(len(x)), dataset.y_test[:500]] < threshold
+    return int(np.argmax(unsure)) if unsure.any() else 0
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
@@ -73,12 +90,15 @@ def main(argv=None) -> int:
     dataset = load_default_dataset()
     sample = None
     if dataset is not None:
+        if args.sample is None:
+            args.sample = first_unsure_sample(model, dataset)
         if not 0 <= args.sample < len(dataset.x_test):
             print(f"cnnviz: --sample must be 0 to {len(dataset.x_test) - 1}", file=sys.stderr)
             return 2
         sample = (dataset.x_test[args.sample], int(dataset.y_test[args.sample]), f"test sample {args.sample}")
     window = MainWindow(model, dataset, sample=sample)
-    window.input_panel.index = args.sample
+    if dataset is not None:
+        window.input_panel.show_index(args.sample)
     window.resize(width, height)
     if args.step:
         window.controller.cursor.jump_global(min(args.step, window.trace.total_frames - 1))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import colormaps
-from .common import ChannelChooser, channel, filled, padded, wrapped, wrapped_cell
+from .common import fmt, ChannelChooser, channel, filled, padded, wrapped, wrapped_cell
 from .panels import View
 
 KINDS = ("conv_backward_weight", "conv_backward_input", "dense_backward", "flatten_backward",
@@ -50,6 +50,7 @@ class BackwardView(View):
         for panel in self.panels:
             panel.hide_marks()
             panel.show_padding(False)
+        self.chooser.setVisible(kind == "conv_backward_input")
         getattr(self, f"_{kind}")(record, frame)
 
     # ------------------------------------------------------------------ conv
@@ -66,7 +67,7 @@ class BackwardView(View):
         self.middle.set_image(frame["delta_map"], self._levels(("delta", record.index), record.delta))
         grads = record.grads["kernel"][:, :, c, c_out]
         kw = grads.shape[1]
-        self.right.set_title(f"∂E/∂w[:, :, {c}, {c_out}] = {frame['grad']:.4g} at ({m}, {n})")
+        self.right.set_title(f"∂E/∂w[:, :, {c}, {c_out}] = {fmt(frame['grad'])} at ({m}, {n})")
         self.right.set_image(filled(grads, m * kw + n), self._levels(("grad", record.index), record.grads["kernel"]))
         self.right.set_box(m, n)
 
@@ -86,7 +87,7 @@ class BackwardView(View):
         self.middle.set_title(f"flipped kernel w[::-1, ::-1, {c}, {k}]")
         self.middle.set_image(flipped, self._levels(("kernel", record.index), record.params["kernel"]))
         grad = channel(record.input_grad, c)
-        self.right.set_title(f"∂E/∂x, input channel {c}: {frame['sum']:.4g}")
+        self.right.set_title(f"∂E/∂x, input channel {c}: {fmt(frame['sum'])}")
         self.right.set_image(filled(grad, i * grad.shape[1] + j), self._levels(("dx", record.index), record.input_grad))
         self.right.set_box(i, j)
 
@@ -96,7 +97,7 @@ class BackwardView(View):
         self.left.set_signed(True)
         self.left.set_title(f"δ of {record.name}")
         self.left.set_image(wrapped(frame["deltas"], frame["deltas"].size), self._levels(("delta", record.index), record.delta))
-        self.middle.set_title(f"W[{i}, :]  (Wᵀδ at input {i} = {frame['sum']:.4g})")
+        self.middle.set_title(f"W[{i}, :]  (Wᵀδ at input {i} = {fmt(frame['sum'])})")
         self.middle.set_image(wrapped(frame["weights"], frame["weights"].size),
                               self._levels(("kernel", record.index), record.params["kernel"]))
         self._input_grad(record, i)

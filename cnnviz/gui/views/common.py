@@ -5,6 +5,16 @@ import numpy as np
 from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 
+def fmt(value) -> str:
+    """The one number format of the panel (tests use it too)."""
+    if value is None:
+        return "—"
+    value = float(value)
+    if not np.isfinite(value):
+        return "−∞" if value < 0 else ("∞" if value > 0 else "NaN")
+    return f"{value + 0.0:.4g}"  # + 0.0 turns -0.0 into 0
+
+
 def channel(array, c: int) -> np.ndarray:
     """(1, H, W, C) or (H, W, C) -> (H, W) of channel c; (1, n) or (n,) -> (1, n)."""
     array = np.asarray(array)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import colormaps
-from .common import ChannelChooser, channel, filled, padded
+from .common import fmt, ChannelChooser, channel, filled, padded
 from .panels import View
 
 
@@ -58,10 +58,10 @@ class ConvView(View):
         self.kernel.set_title(f"kernel w[:, :, {c}, {c_out}]")
         self.kernel.set_image(frame["kernel"][..., c], kernel_levels)
         products = frame["products"][..., c]
-        self.products.set_title(f"products, channel {c}: Σ = {frame['channel_sums'][c]:.4g}")
+        self.products.set_title(f"products, channel {c}: Σ = {fmt(frame['channel_sums'][c])}")
         self.products.set_image(products, colormaps.symmetric_levels(products))
         out = channel(record.z, c_out)
-        self.output.set_title(f"output channel {c_out} of {c_out_count}: z = {frame['z']:.4g}")
+        self.output.set_title(f"output channel {c_out} of {c_out_count}: z = {fmt(frame['z'])}")
         self.output.set_image(filled(out, i * out.shape[1] + j), output_levels)
         self.output.set_box(i, j)
 

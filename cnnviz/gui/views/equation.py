@@ -6,35 +6,30 @@ from html import escape
 import numpy as np
 from PyQt5.QtWidgets import QTextBrowser
 
+from .common import fmt
+
 MAX_TERMS = 9      # terms of a long sum written out; the rest are summed into one "… more" term
 MAX_CHANNELS = 3   # channels of a conv window written out term by term
 
 
-def fmt(value) -> str:
-    """The one number format of the panel (tests use it too)."""
-    if value is None:
-        return "—"
-    value = float(value)
-    if not np.isfinite(value):
-        return "−∞" if value < 0 else ("∞" if value > 0 else "NaN")
-    return f"{value + 0.0:.4g}"  # + 0.0 turns -0.0 into 0
-
-
 def _terms(left, right, order=None, limit=MAX_TERMS) -> str:
-    """'(l₀·r₀) + (l₁·r₁) + …' for the first ``limit`` pairs (in ``order``), with the rest summed."""
+    """'(l₀·r₀) + (l₁·r₁) + …' then '= p₀ + p₁ + …' (the products), for the first ``limit`` pairs
+    in ``order``, with the rest summed into one term."""
     left, right = np.ravel(left), np.ravel(right)
     order = np.arange(left.size) if order is None else np.ravel(order)
     shown = order[:limit]
-    text = " + ".join(f"({fmt(left[k])}·{fmt(right[k])})" for k in shown)
+    factors = " + ".join(f"({fmt(left[k])}·{fmt(right[k])})" for k in shown)
+    products = " + ".join(fmt(left[k] * right[k]) for k in shown)
     if order.size > limit:
-        rest = float(np.sum(left[order[limit:]] * right[order[limit:]]))
-        text += f" + … {order.size - limit} more terms ({fmt(rest)})"
-    return text
+        rest = fmt(np.sum(left[order[limit:]] * right[order[limit:]]))
+        factors += f" + … {order.size - limit} more"
+        products += f" + {rest} (the other {order.size - limit})"
+    return f"{factors}<br>= {products}"
 
 
-def _largest(products, limit=MAX_TERMS):
-    flat = np.ravel(products)
-    return np.argsort(-np.abs(flat), kind="stable")[:flat.size]
+def _largest(products):
+    """Flat indices of ``products`` by |value|, largest first."""
+    return np.argsort(-np.abs(np.ravel(products)), kind="stable")
 
 
 def _line(label: str, text: str) -> str:
@@ -42,10 +37,12 @@ def _line(label: str, text: str) -> str:
 
 
 def _prev_terms(frame: dict) -> list[str]:
+    """The previous layer's delta from the input gradient just computed (scalar frames only)."""
     if frame.get("prev_delta") is None or np.ndim(frame["prev_delta"]) != 0:
         return []
+    gradient = next(frame[key] for key in ("sum", "input_grad", "delta") if key in frame)
     return [_line(f"δ of {frame['prev_layer']}",
-                  f"{frame['prev_activation']}′(a) · ∂E/∂z = {fmt(frame['prev_h_prime'])} × {fmt(frame['sum'] if 'sum' in frame else frame.get('input_grad'))}"
+                  f"{frame['prev_activation']}′(a) · ∂E/∂z = {fmt(frame['prev_h_prime'])} × {fmt(gradient)}"
                   f" = <b>{fmt(frame['prev_delta'])}</b>")]
 
 

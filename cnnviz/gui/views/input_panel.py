@@ -99,17 +99,22 @@ class InputPanel(QWidget):
         x = fit_to_input(self.dataset.x_test[index], self.input_shape)
         return x, int(self.dataset.y_test[index])
 
+    def show_index(self, index: int) -> None:
+        """Show ``index`` as the current test sample without choosing it again."""
+        self.index = int(index)
+        self.index_spin.blockSignals(True)
+        self.index_spin.setValue(self.index)
+        self.index_spin.blockSignals(False)
+        if self.dataset is not None:
+            label = int(self.dataset.y_test[self.index])
+            self.status.setText(f"test sample {self.index}, label {self.dataset.class_names[label]}")
+
     def choose_index(self, index: int) -> None:
         if self.dataset is None:
             return
-        self.index = int(index)
-        if self.index_spin.value() != self.index:
-            self.index_spin.blockSignals(True)
-            self.index_spin.setValue(self.index)
-            self.index_spin.blockSignals(False)
+        self.show_index(index)
         x, label = self.sample(self.index)
         self._own_input = None
-        self.status.setText(f"test sample {self.index}, label {self.dataset.class_names[label]}")
         self.sample_chosen.emit(x, label, f"test sample {self.index}")
 
     def choose_random(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import colormaps
-from .common import channel, filled, padded
+from .common import fmt, channel, filled, padded
 from .panels import View
 
 
@@ -49,7 +49,7 @@ class PoolView(View):
             self.window.set_title("window: max" if is_max else f"window: mean of {frame['count']}")
             self.window.set_image(window, self._levels(record, "in", record.inputs, False))
             out = channel(record.z, c)
-            self.output.set_title(f"output channel {c}: z = {frame['z']:.4g}")
+            self.output.set_title(f"output channel {c}: z = {fmt(frame['z'])}")
             self.output.set_image(filled(out, i * out.shape[1] + j), self._levels(record, "out", record.z, False))
         else:
             for panel in self.panels:
@@ -61,7 +61,7 @@ class PoolView(View):
             self.input.show_padding(False)
             self.input.mark.setVisible(False)
             routed = np.where(frame["padding_mask"], np.nan, frame["routed"])
-            self.window.set_title(f"δ = {frame['delta']:.4g} routed")
+            self.window.set_title(f"δ = {fmt(frame['delta'])} routed")
             self.window.set_image(routed, colormaps.symmetric_levels(routed))
             plane, origin = padded(channel(record.input_grad, c), record.pads)
             self.output.set_title(f"∂E/∂x, input channel {c}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import colormaps
-from .common import wrapped, wrapped_cell
+from .common import fmt, wrapped, wrapped_cell
 from .panels import View
 
 
@@ -54,15 +54,15 @@ class UpdateView(View):
             where = ""
         shared = self._levels((record.index, key, "W"), arrays["param"], arrays["param_after"])
         name = f"{record.name}/{key}{where}"
-        self.weights.set_title(f"W = {name}: {frame['param']:.4g}")
+        self.weights.set_title(f"W = {name}: {fmt(frame['param'])}")
         self.weights.set_image(slices["param"], shared)
-        self.grad.set_title(f"g = {frame['grad']:.4g}")
+        self.grad.set_title(f"g = {fmt(frame['grad'])}")
         self.grad.set_image(slices["grad"], self._levels((record.index, key, "g"), arrays["grad"]))
-        rule = f"−η·g, η = {frame['learning_rate']:.3g}" if frame["optimizer"] == "sgd" and not frame["state_before"] \
+        rule = f"−η·g, η = {fmt(frame['learning_rate'])}" if frame["optimizer"] == "sgd" and not frame["state_before"] \
             else f"{frame['optimizer']} step"
-        self.change.set_title(f"change ({rule}) = {frame['change']:.4g}")
+        self.change.set_title(f"change ({rule}) = {fmt(frame['change'])}")
         self.change.set_image(slices["step"], self._levels((record.index, key, "step"), arrays["step"]))
-        self.after.set_title(f"W′ = {frame['param_after']:.4g}")
+        self.after.set_title(f"W′ = {fmt(frame['param_after'])}")
         self.after.set_image(slices["param_after"], shared)
         for panel in self.panels:
             panel.set_box(*cell)

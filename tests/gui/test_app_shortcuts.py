@@ -1,0 +1,81 @@
+"""Every keyboard shortcut does what Help > Shortcuts says."""
+from __future__ import annotations
+
+import pytest
+from PyQt5.QtCore import Qt
+
+from cnnviz.gui.main_window import SHORTCUTS
+from tests.gui.helpers import make_window
+
+
+@pytest.fixture
+def window(qtbot):
+    window = make_window(qtbot)
+    window.activateWindow()
+    return window
+
+
+def test_space_plays_and_pauses(qtbot, window):
+    qtbot.keyClick(window, Qt.Key_Space)
+    assert window.controller.playing and window.play_button.text() == "Pause"
+    qtbot.waitUntil(lambda: window.controller.cursor.position > 0, timeout=2000)
+    qtbot.keyClick(window, Qt.Key_Space)
+    assert not window.controller.playing and window.play_button.text() == "Play"
+
+
+def test_arrows_step_frames_and_shift_arrows_step_layers(qtbot, window):
+    qtbot.keyClick(window, Qt.Key_Right)
+    qtbot.keyClick(window, Qt.Key_Right)
+    assert window.controller.cursor.position == 2
+    qtbot.keyClick(window, Qt.Key_Left)
+    assert window.controller.cursor.position == 1
+    qtbot.keyClick(window, Qt.Key_Right, Qt.ShiftModifier)
+    assert (window.controller.cursor.step, window.controller.cursor.frame) == (1, 0)
+    assert window.strip.buttons[1].isChecked()
+    qtbot.keyClick(window, Qt.Key_Right, Qt.ShiftModifier)
+    qtbot.keyClick(window, Qt.Key_Left, Qt.ShiftModifier)
+    assert window.controller.cursor.step == 1
+    qtbot.keyClick(window, Qt.Key_Home)
+    assert window.controller.cursor.position == 0
+    assert "frame 1/" in window.position_label.text()
+
+
+def test_plus_and_minus_change_the_speed(qtbot, window):
+    fps = window.controller.fps
+    qtbot.keyClick(window, Qt.Key_Plus)
+    assert window.controller.fps > fps and window.fps_spin.value() == window.controller.fps
+    qtbot.keyClick(window, Qt.Key_Minus)
+    qtbot.keyClick(window, Qt.Key_Minus)
+    assert window.controller.fps < fps and window.fps_spin.value() == window.controller.fps
+
+
+def test_f11_toggles_full_screen(qtbot, window):
+    qtbot.keyClick(window, Qt.Key_F11)
+    qtbot.waitUntil(window.isFullScreen, timeout=2000)
+    qtbot.keyClick(window, Qt.Key_F11)
+    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=2000)
+
+
+def test_ctrl_plus_minus_scale_every_font(qtbot, window):
+    size = window.equation.font().pointSizeF()
+    title = window.views["conv"].input.font_size
+    qtbot.keyClick(window, Qt.Key_Equal, Qt.ControlModifier)
+    assert window.font_scale > 1
+    assert window.equation.font().pointSizeF() > size
+    assert window.granularity_combo.font().pointSizeF() > size
+    assert window.views["conv"].input.font_size > title
+    qtbot.keyClick(window, Qt.Key_Minus, Qt.ControlModifier)
+    assert window.font_scale == pytest.approx(1.0)
+    assert window.equation.font().pointSizeF() == pytest.approx(size)
+
+
+def test_help_shortcuts_dialog_lists_them_all(qtbot, window):
+    action = next(a for a in window.help_menu.actions() if a.text() == "Shortcuts")
+    action.trigger()
+    dialog = window.shortcuts_dialog
+    qtbot.waitExposed(dialog)
+    text = dialog.text.toPlainText()
+    for keys, what in SHORTCUTS:
+        assert keys in text and what in text
+    for needed in ("Space", "Shift+Right", "Home", "F11", "Ctrl+="):
+        assert needed in text

@@ -1,0 +1,181 @@
+"""What the views show: the equation panel carries the current frame's numbers through a whole
+forward + backward pass and update; pictures follow the cursor; going back restores the display."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PyQt5.QtCore import QPointF, Qt
+
+from cnnviz.gui.views.common import fmt
+from tests.gui.helpers import make_window
+
+
+def expected_numbers(frame) -> list[str]:
+    """The numbers of a frame that the equation panel must show, formatted as the panel does."""
+    kind = frame["kind"]
+    keys = {
+        "conv_forward": ("sum", "bias", "a", "z"), "maxpool_forward": ("z",), "avgpool_forward": ("sum", "z"),
+        "dense_forward": ("sum", "bias", "a", "z"), "flatten_forward": ("value",), "loss": ("loss",),
+        "conv_backward_weight": ("grad", "bias_grad"), "conv_backward_input": ("sum",),
+        "maxpool_backward": ("delta",), "avgpool_backward": ("delta",), "dense_backward": ("sum", "input"),
+        "flatten_backward": ("output_grad", "input_grad"), "update": ("param", "grad", "change", "param_after"),
+    }[kind]
+    numbers = [fmt(frame[key]) for key in keys]
+    if kind in ("conv_forward", "conv_backward_input"):
+        numbers.append(fmt(frame["channel_sums"][0]))
+        numbers += [fmt(v) for v in frame["products"][..., 0].ravel()[:3]] if kind == "conv_forward" else []
+    if kind == "loss":
+        numbers.append(fmt(frame["probabilities"][frame["label"]]))
+    if kind == "maxpool_backward":
+        numbers += [fmt(v) for v in frame["input_grad"].ravel()]
+    if kind == "dense_backward":
+        numbers += [fmt(v) for v in frame["weight_grads"][:3]]
+    return numbers
+
+
+@pytest.fixture
+def window(qtbot):
+    return make_window(qtbot)
+
+
+def test_whole_pass_shows_the_numbers_of_the_current_frame(qtbot, window):
+    """Walk forward, loss, backward and update with the Right key (by channel), then visit
+    frames inside every step; the equation panel always shows the trace's own numbers."""
+    trace = window.trace
+    window.granularity_combo.setCurrentText("channel")
+    seen_kinds = set()
+    visits = 0
+    while True:
+        step, frame_index = window.controller.cursor.step, window.controller.cursor.frame
+        frame = trace.frame(step, frame_index)
+        text = window.equation.toPlainText()
+        assert trace.steps[step].title in text
+        for number in expected_numbers(frame):
+            assert number in text, (frame["kind"], number)
+        seen_kinds.add(frame["kind"])
+        visits += 1
+        if window.controller.at_end():
+            break
+        qtbot.keyClick(window, Qt.Key_Right)
+        assert window.controller.cursor.position > trace.global_index(step, frame_index)
+    assert {"conv_forward", "maxpool_forward", "dense_forward", "loss", "conv_backward_weight",
+            "conv_backward_input", "maxpool_backward", "dense_backward", "update"} <= seen_kinds
+    rng = np.random.default_rng(0)
+    for step in trace.steps:
+        for frame_index in rng.integers(step.frame_count, size=2):
+            window.controller.jump(step.index, int(frame_index))
+            text = window.equation.toPlainText()
+            for number in expected_numbers(trace.frame(step.index, int(frame_index))):
+                assert number in text
+
+
+def test_conv_view_draws_window_kernel_and_output_filling_in(window):
+    view = window.views["conv"]
+    window.controller.jump(0, 30)  # channel 0, row 1, col 4 of a 26x26 output
+    frame = window.trace.frame(0, 30)
+    assert window.tabs.currentWidget() is view
+    i, j, _ = frame["out_index"]
+    shown = view.output.image.image
+    assert shown[i, j] == pytest.approx(frame["z"])
+    assert np.isnan(shown[i, j + 1]) and not np.isnan(shown[i, j - 1]), "the output fills in cell by cell"
+    np.testing.assert_array_equal(view.kernel.image.image, frame["kernel"][..., 0])
+    box = view.input.box.rect()
+    assert (box.x(), box.y(), box.width(), box.height()) == (frame["cols"][0], frame["rows"][0], 3, 3)
+    assert [t.toPlainText() for t in view.kernel.texts][:2] == [f"{v:.2f}" for v in frame["kernel"][0, :2, 0]]
+
+
+def test_clicking_an_output_cell_jumps_to_its_frame(qtbot, window):
+    view = window.views["conv"]
+    window.controller.jump(0, 0)
+    qtbot.wait(50)
+    image = view.output.image
+    scene_point = image.mapToScene(QPointF(7.5, 5.5))  # col 7, row 5
+    view_point = view.graphics.mapFromScene(scene_point)
+    qtbot.mouseClick(view.graphics.viewport(), Qt.LeftButton, pos=view_point)
+    assert window.controller.cursor.frame == 5 * 26 + 7
+    assert "output (row 5, col 7)" in window.equation.toPlainText()
+
+
+def test_max_pool_marks_the_winner_and_routes_back_to_it(window):
+    trace = window.trace
+    pool_forward = next(s for s in trace.steps if s.kind == "maxpool_forward")
+    window.controller.jump(pool_forward.index, 40)
+    frame = trace.frame(pool_forward.index, 40)
+    view = window.views["pool"]
+    assert window.tabs.currentWidget() is view
+    mark = view.input.mark.rect()
+    assert (mark.y(), mark.x()) == tuple(frame["winner_input"]) and view.input.mark.isVisible()
+    assert view.output.image.image[frame["out_index"][:2]] == pytest.approx(frame["z"])
+    pool_backward = next(s for s in trace.steps if s.kind == "maxpool_backward")
+    window.controller.jump(pool_backward.index, 40)
+    back = trace.frame(pool_backward.index, 40)
+    np.testing.assert_allclose(view.window.image.image, back["routed"])
+    low, high = view.window.image.levels
+    assert low == -high, "signed values use levels centred on zero"
+
+
+def test_backward_view_uses_a_diverging_map_centred_on_zero_with_a_colour_bar(window):
+    trace = window.trace
+    step = next(s for s in trace.steps if s.kind == "conv_backward_input")
+    window.controller.jump(step.index, 17)
+    view = window.views["backward"]
+    assert window.tabs.currentWidget() is view
+    for panel in (view.left, view.right):
+        low, high = panel.image.levels
+        assert low == -high and panel.colorbar is not None
+        assert tuple(panel.colorbar.levels()) == (low, high)
+    frame = trace.frame(step.index, 17)
+    i, j, _ = frame["in_index"]
+    assert view.right.image.image[i, j] == pytest.approx(frame["sum"])
+
+
+def test_update_view_shows_w_gradient_change_and_new_w(window):
+    trace = window.trace
+    step = next(s for s in trace.steps if s.kind == "update" and s.param_key == "kernel")
+    window.controller.jump(step.index, 4)
+    frame = trace.frame(step.index, 4)
+    view = window.views["update"]
+    m, n, _, _ = frame["param_index"]
+    assert view.weights.image.image[m, n] == pytest.approx(frame["param"])
+    assert view.grad.image.image[m, n] == pytest.approx(frame["grad"])
+    assert view.change.image.image[m, n] == pytest.approx(frame["change"])
+    assert view.after.image.image[m, n] == pytest.approx(frame["param_after"])
+
+
+def test_feature_maps_enlarge_on_click_and_switch_to_deltas_backward(qtbot, window):
+    view = window.views["maps"]
+    window.show_view("maps")
+    qtbot.wait(50)
+    image = view.images[2][3]  # conv2d_2, channel 3
+    point = view.graphics.mapFromScene(image.mapToScene(QPointF(2.5, 2.5)))
+    qtbot.mouseClick(view.graphics.viewport(), Qt.LeftButton, pos=point)
+    np.testing.assert_array_equal(view.large.image.image, window.trace.records[2].z[0, :, :, 3])
+    window.follow_box.setChecked(True)
+    backward = next(s for s in window.trace.steps if s.phase == "backward")
+    window.controller.jump(backward.index)
+    view.show_frame(backward, window.frame)
+    assert view.mode() == "delta"
+    low, high = view.images[0][0].levels
+    assert low == -high
+
+
+def test_output_bars_show_probabilities_label_and_loss(window):
+    view = window.views["output"]
+    window.show_view("output")
+    trace = window.trace
+    np.testing.assert_allclose(view.bars.opts["height"], trace.y_pred[0])
+    assert f"true label {trace.label}" in view.summary and fmt(trace.loss) in view.summary
+
+
+def test_forward_n_then_back_n_restores_the_display(qtbot, window):
+    window.controller.jump_global(4700)  # the end of the forward pass: pooling, flatten, dense
+    before = (window.equation.toPlainText(), window.grab().toImage(), window.tabs.currentIndex())
+    for _ in range(80):
+        qtbot.keyClick(window, Qt.Key_Right)
+    assert window.controller.cursor.position == 4780
+    for _ in range(80):
+        qtbot.keyClick(window, Qt.Key_Left)
+    after = (window.equation.toPlainText(), window.grab().toImage(), window.tabs.currentIndex())
+    assert window.controller.cursor.position == 4700
+    assert after[0] == before[0] and after[2] == before[2]
+    assert after[1] == before[1], "the rendered window is pixel for pixel the same"
