@@ -126,7 +126,8 @@ class Sequential:
         x = np.asarray(x)
         if x.shape[1:] != tuple(self.input_shape):
             raise ValueError(
-                f"input of shape {x.shape} does not fit the model: expected (N, {', '.join(map(str, self.input_shape))})"
+                f"input of shape {x.shape} does not fit the model: its first layer {self.layers[0].name} "
+                f"expects (N, {', '.join(map(str, self.input_shape))})"
             )
         if not np.issubdtype(x.dtype, np.number):
             raise ValueError(f"input must be numeric, got dtype {x.dtype}")
@@ -136,8 +137,11 @@ class Sequential:
         """Labels as one-hot (n, K) of the model dtype; accepts class ids (n,) or one-hot."""
         y = np.asarray(y)
         classes = self.output_shape[-1]
-        if y.shape[0] != n:
-            raise ValueError(f"got {y.shape[0]} labels for {n} samples")
+        output = f"the output {self.output_shape} of layer {self.layers[-1].name}"
+        if y.ndim == 0 or y.shape[0] != n:
+            raise ValueError(f"got {y.shape[0] if y.ndim else 'a single value as'} labels for {n} samples")
+        if not np.issubdtype(y.dtype, np.number):
+            raise ValueError(f"labels must be class ids or one-hot numbers, got dtype {y.dtype}")
         if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1 and classes != 1):
             ids = y.reshape(-1)
             if not np.issubdtype(ids.dtype, np.integer):
@@ -145,11 +149,11 @@ class Sequential:
                     raise ValueError("class-id labels must be whole numbers")
                 ids = ids.astype(np.int64)
             if ids.size and (ids.min() < 0 or ids.max() >= classes):
-                raise ValueError(f"class ids must be in [0, {classes - 1}] for an output of {classes} classes, "
+                raise ValueError(f"class ids must be in [0, {classes - 1}] for {output} ({classes} classes), "
                                  f"got [{ids.min()}, {ids.max()}]")
             return np.eye(classes, dtype=self.dtype)[ids]
         if y.shape[1:] != (classes,):
-            raise ValueError(f"labels of shape {y.shape} do not fit the output {self.output_shape}: "
+            raise ValueError(f"labels of shape {y.shape} do not fit {output}: "
                              f"expected ({n},) class ids or ({n}, {classes}) one-hot")
         return y.astype(self.dtype, copy=False)
 
