@@ -269,14 +269,14 @@ def make_parser() -> argparse.ArgumentParser:
     sub.add_argument("--momentum", type=float, help="momentum for sgd")
     sub.add_argument("--opt", action="append", metavar="NAME=VALUE",
                      help="another optimizer setting, e.g. initial_accumulator_value=0 for adagrad (repeatable)")
-    sub.add_argument("--weights", help="start from these weights (.npz, .h5, .safetensors)")
+    sub.add_argument("--weights", help="start from these weights (.npz, .h5, .keras, .safetensors)")
     sub.add_argument("--out", help="save the trained weights here (.npz, written atomically)")
     sub.add_argument("--quiet", action="store_true", help="no progress output on stderr")
 
     sub = commands.add_parser("evaluate", help="accuracy of a weights file on a dataset")
     common(sub, model_help + " (not needed for an .npz that stores it, or a Keras model.save file)")
     data_options(sub)
-    sub.add_argument("--weights", help="a cnnviz .npz, Keras .h5 or PyTorch .safetensors file")
+    sub.add_argument("--weights", help="a cnnviz .npz, Keras .h5/.keras or PyTorch .safetensors file")
     sub.add_argument("--split", choices=("test", "train"), default="test", help="which part to evaluate on (test)")
 
     sub = commands.add_parser("summary", help="print a model's layers, output shapes and parameter counts")

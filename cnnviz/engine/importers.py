@@ -1,5 +1,5 @@
-"""Open weights trained elsewhere: Keras HDF5 (``.h5``) and PyTorch ``state_dict``s saved as
-``.safetensors``. Needs the optional extras (``pip install cnnviz[import]``: h5py, safetensors),
+"""Open weights trained elsewhere: Keras HDF5 (``.h5``; also Keras 3 ``.keras`` archives) and
+PyTorch ``state_dict``s saved as ``.safetensors``. Needs the optional extras (``pip install cnnviz[import]``: h5py, safetensors),
 imported only when a file is opened. Never unpickles: ``.pt``/``.pth`` files are refused.
 
 ``import_weights(model, path)`` is the one entry point. Layers with parameters are matched in
@@ -13,8 +13,10 @@ order; layouts are converted so that predictions match the source framework:
 """
 from __future__ import annotations
 
+import io
 import json
 import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +24,7 @@ import numpy as np
 from .layers import Flatten
 from .model import Sequential
 
-KERAS_SUFFIXES = (".h5", ".hdf5")
+KERAS_SUFFIXES = (".h5", ".hdf5", ".keras")
 SAFETENSORS_SUFFIXES = (".safetensors",)
 PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".pkl", ".ckpt")
 
@@ -40,16 +42,13 @@ def import_weights(model: Sequential | None, path, seed=None) -> Sequential:
         raise ValueError(f"{path}: PyTorch pickles can run arbitrary code and cnnviz never unpickles; save the "
                          "state_dict as safetensors instead: "
                          "safetensors.torch.save_file(model.state_dict(), 'weights.safetensors')")
-    if suffix == ".keras":
-        raise ValueError(f"{path}: the Keras 3 .keras format is not supported; save with model.save('model.h5') "
-                         "or model.save_weights('model.weights.h5')")
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
     if suffix in KERAS_SUFFIXES:
         return _import_keras(model, path, seed)
     if suffix in SAFETENSORS_SUFFIXES:
         return _import_safetensors(model, path)
-    raise ValueError(f"{path}: unknown weights format; expected .h5/.hdf5 (Keras) or .safetensors (PyTorch)")
+    raise ValueError(f"{path}: unknown weights format; expected .h5/.hdf5/.keras (Keras) or .safetensors (PyTorch)")
 
 
 def _require(module: str):
@@ -117,10 +116,13 @@ def _keras_param_key(weight_name: str) -> str:
     return weight_name.rsplit("/", 1)[-1].split(":")[0]
 
 
-def _read_keras_weights(h5, path) -> list[tuple[str, dict[str, np.ndarray]]]:
-    """(layer name, {'kernel', 'bias'}) for every Keras layer with weights, in model order."""
+def _read_keras_weights(h5, path, order=None) -> list[tuple[str, dict[str, np.ndarray]]]:
+    """(layer name, {'kernel', 'bias'}) for every Keras layer with weights, in model order.
+
+    ``order``: the layer names of the model config, when known (Keras 3 files need it).
+    """
     if "layers" in h5 and "layer_names" not in h5.attrs and "model_weights" not in h5:
-        return _read_keras3_weights(h5["layers"], path)
+        return _read_keras3_weights(h5["layers"], order)
     root = h5["model_weights"] if "model_weights" in h5 else h5
     names = _attr_list(root, "layer_names")
     if names is None:
@@ -141,17 +143,28 @@ def _read_keras_weights(h5, path) -> list[tuple[str, dict[str, np.ndarray]]]:
     return found
 
 
-def _read_keras3_weights(layers_group, path):
-    """Keras 3 ``save_weights('x.weights.h5')``: layers/<name>/vars/0 (kernel), 1 (bias)."""
+def _read_keras3_weights(layers_group, order=None):
+    """Keras 3 layout (``.keras`` archives, ``save_weights('x.weights.h5')``): layers/<name>/vars/0, 1, ...
+
+    HDF5 lists the layers by name, so without the config's ``order`` convolutions are put
+    before dense layers (as in any Sequential CNN) and each kind is ordered by name.
+    """
     found = []
-    for name in sorted(layers_group, key=natural_key):
+    for name in layers_group:
         variables = layers_group[name].get("vars")
-        if variables is None or not len(variables):
-            continue
-        arrays = [np.asarray(variables[key]) for key in sorted(variables, key=int)]
-        found.append((name, dict(zip(("kernel", "bias"), arrays))))
-    # Convolutions come before dense layers in a Sequential CNN; names order them within each kind.
-    return sorted(found, key=lambda item: item[1]["kernel"].ndim != 4)
+        if variables is not None and len(variables):
+            arrays = [np.asarray(variables[key]) for key in sorted(variables, key=int)]
+            found.append((name, dict(zip(("kernel", "bias"), arrays))))
+    if order:
+        rank = {name: index for index, name in enumerate(order)}
+        return sorted(found, key=lambda item: rank.get(item[0], len(rank)))
+    return sorted(found, key=lambda item: (item[1]["kernel"].ndim != 4, natural_key(item[0])))
+
+
+def _keras_layer_names(config) -> list[str]:
+    body = (config or {}).get("config", {})
+    entries = body.get("layers", []) if isinstance(body, dict) else body
+    return [entry.get("config", {}).get("name") for entry in entries]
 
 
 def _keras_config_to_cnnviz(config, path) -> dict:
@@ -198,29 +211,45 @@ def _keras_config_to_cnnviz(config, path) -> dict:
                        "input_shape": input_shape, "layers": layers}}
 
 
-def _import_keras(model, path, seed):
-    h5py = _require("h5py")
+def _open_keras(path, h5py):
+    """(open HDF5 file, model config or None) of a Keras .h5/.hdf5 file or a Keras 3 .keras archive."""
+    if path.suffix.lower() == ".keras":
+        try:
+            with zipfile.ZipFile(path) as archive:
+                config = json.loads(archive.read("config.json"))
+                weights = archive.read("model.weights.h5")
+        except (zipfile.BadZipFile, KeyError, OSError, json.JSONDecodeError) as error:
+            raise ValueError(f"{path}: not a readable Keras .keras archive with config.json and model.weights.h5 "
+                             f"({error})") from None
+        return h5py.File(io.BytesIO(weights), "r"), config
     try:
         h5 = h5py.File(path, "r")
     except OSError as error:
         raise ValueError(f"{path}: not a readable HDF5 file ({error})") from None
+    text = h5.attrs.get("model_config")
+    if text is None:
+        return h5, None
+    try:
+        return h5, json.loads(text.decode("utf8") if isinstance(text, bytes) else str(text))
+    except json.JSONDecodeError as error:
+        h5.close()
+        raise ValueError(f"{path}: the stored model_config is not valid JSON ({error})") from None
+
+
+def _import_keras(model, path, seed):
+    h5py = _require("h5py")
+    h5, config = _open_keras(path, h5py)
     with h5:
         if model is None:
-            text = h5.attrs.get("model_config")
-            if text is None:
+            if config is None:
                 raise ValueError(f"{path}: holds only weights (save_weights); say which architecture they belong to "
                                  "(cnnviz-train --model ...)")
-            text = text.decode("utf8") if isinstance(text, bytes) else str(text)
-            try:
-                config = json.loads(text)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{path}: the stored model_config is not valid JSON ({error})") from None
             try:
                 model = Sequential.from_config(_keras_config_to_cnnviz(config, path), seed=seed)
             except ValueError as error:
                 message = str(error)
                 raise ValueError(message if message.startswith(str(path)) else f"{path}: {message}") from None
-        found = _read_keras_weights(h5, path)
+        found = _read_keras_weights(h5, path, _keras_layer_names(config))
     for _, params in found:
         unknown = set(params) - {"kernel", "bias"}
         if unknown:

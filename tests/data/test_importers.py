@@ -178,6 +178,41 @@ def test_keras3_weights_h5_layout(tmp_path):
     np.testing.assert_allclose(model.predict(x), keras_forward_in_numpy(x, weights), atol=1e-5)
 
 
+def test_keras3_dot_keras_archive(tmp_path):
+    """Keras 3's model.save('x.keras'): a zip of config.json and model.weights.h5 (layers/<name>/vars/<i>)."""
+    import io
+    import zipfile
+
+    weights = lecture_keras_weights(np.random.default_rng(11))
+    config = {"module": "keras", "class_name": "Sequential", "registered_name": None, "config": {
+        "name": "sequential", "trainable": True,
+        "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}},
+        "layers": [{"module": "keras.layers", "class_name": "InputLayer", "registered_name": None,
+                    "config": {"batch_shape": [None, 28, 28, 1], "dtype": "float32", "name": "input_layer"}},
+                   *[{**entry, "module": "keras.layers", "registered_name": None}
+                     for entry in LECTURE_KERAS_CONFIG["config"]["layers"][1:]]]},
+        "build_config": {"input_shape": [None, 28, 28, 1]}}
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        layers = f.create_group("layers")
+        layers.create_group("input_layer").create_group("vars")
+        for name, arrays in weights:
+            variables = layers.create_group(name).create_group("vars")
+            for index, (_, array) in enumerate(arrays):
+                variables.create_dataset(str(index), data=array)
+    with zipfile.ZipFile(tmp_path / "model.keras", "w") as archive:
+        archive.writestr("metadata.json", json.dumps({"keras_version": "3.5.0"}))
+        archive.writestr("config.json", json.dumps(config))
+        archive.writestr("model.weights.h5", buffer.getvalue())
+    model = import_weights(None, tmp_path / "model.keras")
+    assert [layer.name for layer in model.layers] == [name for name, _ in weights]
+    x = images(3)
+    np.testing.assert_allclose(model.predict(x), keras_forward_in_numpy(x, weights), atol=1e-5)
+    (tmp_path / "broken.keras").write_bytes(b"PK not really")
+    with pytest.raises(ValueError, match="broken.keras: not a readable Keras .keras archive"):
+        import_weights(None, tmp_path / "broken.keras")
+
+
 def test_keras_mismatch_names_the_layer_and_shapes_and_leaves_the_model_alone(tmp_path):
     weights = lecture_keras_weights(np.random.default_rng(6))
     weights[2] = ("conv2d_1", [("kernel", np.zeros((5, 5, 4, 8), np.float32)), ("bias", np.zeros(8, np.float32))])
