@@ -86,10 +86,9 @@ class MainWindow(QMainWindow):
 
         self.strip = NetworkStrip()
         self.strip.layer_clicked.connect(self.focus_layer)
-        strip_scroll = QScrollArea()
+        self.strip_scroll = strip_scroll = QScrollArea()
         strip_scroll.setWidget(self.strip)
         strip_scroll.setWidgetResizable(True)
-        strip_scroll.setFixedHeight(88)
         strip_scroll.setMinimumWidth(200)
         strip_scroll.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
 
@@ -245,6 +244,7 @@ class MainWindow(QMainWindow):
             model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"])
         self.model = model
         self.strip.set_model(model)
+        self._fit_strip()
         self.input_panel.set_dataset(self.dataset, model.input_shape)
         self.views["output"].class_names = None if self.dataset is None else self.dataset.class_names
         if sample is not None:
@@ -387,8 +387,15 @@ class MainWindow(QMainWindow):
         self.equation.document().setDefaultFont(font)
         for view in self.views.values():
             view.set_font_scale(scale)
+        self.strip.set_font_scale(scale)
+        self._fit_strip()
         self._last_step = None
         self.render()
+
+    def _fit_strip(self) -> None:
+        """The strip's scroll area as tall as its blocks (plus a scroll bar when they do not fit)."""
+        scroll_bar = self.strip_scroll.horizontalScrollBar().sizeHint().height()
+        self.strip_scroll.setFixedHeight(self.strip.sizeHint().height() + scroll_bar + 4)
 
     def show_shortcuts(self) -> QDialog:
         if self.shortcuts_dialog is None:

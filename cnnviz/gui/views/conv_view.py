@@ -17,10 +17,9 @@ class ConvView(View):
         self.chooser = ChannelChooser("input channel shown:")
         self.layout().insertWidget(0, self.chooser)
         self.chooser.combo.currentIndexChanged.connect(self._redraw)
-        self.input = self.panel(0, 0, "input", colorbar=True, rowspan=3)
+        self.input = self.panel(0, 0, "input", colorbar=True)
         self.kernel = self.panel(0, 2, "kernel", signed=True, colorbar=True, numbers=True)
-        self.products = self.panel(2, 2, "products w·x", signed=True, colorbar=True, numbers=True)
-        self.output = self.panel(0, 4, "output", colorbar=True, rowspan=3)
+        self.output = self.panel(0, 4, "output", colorbar=True)
         for column, stretch in ((0, 4), (2, 3), (4, 4)):
             self.layout_.layout.setColumnStretchFactor(column, stretch)
         self.output.image.cell_clicked.connect(self._output_clicked)
@@ -57,9 +56,6 @@ class ConvView(View):
         self.input.set_box(frame["rows"][0], frame["cols"][0], kh, kw)
         self.kernel.set_title(f"kernel w[:, :, {c}, {c_out}]")
         self.kernel.set_image(frame["kernel"][..., c], kernel_levels)
-        products = frame["products"][..., c]
-        self.products.set_title(f"products, channel {c}: Σ = {fmt(frame['channel_sums'][c])}")
-        self.products.set_image(products, colormaps.symmetric_levels(products))
         out = channel(record.z, c_out)
         self.output.set_title(f"output channel {c_out} of {c_out_count}: z = {fmt(frame['z'])}")
         self.output.set_image(filled(out, i * out.shape[1] + j), output_levels)

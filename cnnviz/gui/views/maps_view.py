@@ -1,19 +1,24 @@
-"""Feature maps: every channel of every layer as a grid of small images; click one to enlarge it.
+"""Feature maps: every channel of every layer as a mosaic of small images; click one to enlarge it.
 
-Activations use viridis with fixed levels per layer (so maps of a layer compare); deltas and
-input gradients use the diverging map centred on zero."""
+Activations use viridis with fixed levels per layer (so the maps of a layer compare); deltas and
+input gradients use the diverging map centred on zero. All tiles live in one ViewBox, each map
+scaled to the same tile size, so small late maps stay as visible as the large early ones."""
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PyQt5.QtCore import QRectF
 from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from .. import colormaps
 from .common import wrapped
-from .panels import MapPanel, View, ClickableImage
+from .panels import HIGHLIGHT, ClickableImage, MapPanel, View, rect_item
 
 MODES = {"activations z": "z", "deltas δ": "delta", "gradients ∂E/∂x": "input_grad"}
-COLUMNS = 8  # small maps per row of a layer
+TILE = 10.0      # scene units per map
+GAP = 1.0
+LABEL = 4.0      # room above each layer for its name
+MAX_COLUMNS = 16
 
 
 class FeatureMapsView(View):
@@ -30,19 +35,24 @@ class FeatureMapsView(View):
         self.mode_combo.addItems(list(MODES))
         self.mode_combo.currentIndexChanged.connect(self._rebuild)
         row.addWidget(self.mode_combo)
-        self.follow = True  # switch to deltas in the backward phase
+        row.addWidget(QLabel("  click a map to enlarge it"))
         row.addStretch(1)
         self.layout().insertWidget(0, bar)
-        self.grid = self.layout_.addLayout(row=0, col=0)
-        self.large = MapPanel(self.layout_, 0, 1, "click a map to enlarge it", colorbar=True)
+        self.follow = True  # deltas in the backward phase, activations in the forward phase
+        self.mosaic = self.layout_.addViewBox(row=0, col=0, rowspan=2, lockAspect=True, invertY=True,
+                                              enableMouse=False)
+        self.mosaic.setMenuEnabled(False)
+        self.large = MapPanel(self.layout_, 0, 1, "", colorbar=True)
+        self.panels.append(self.large)
         self.layout_.layout.setColumnStretchFactor(0, 3)
         self.layout_.layout.setColumnStretchFactor(1, 2)
-        self.panels.append(self.large)
-        self.images: list[list[pg.ImageItem]] = []
-        self.labels: list[pg.LabelItem] = []
+        self.layer_box = rect_item(HIGHLIGHT, width=2)
+        self.images: list[list[ClickableImage]] = []
+        self.labels: list[pg.TextItem] = []
+        self.layer_rects: dict[int, QRectF] = {}
         self.selected = None  # (layer, channel)
-        self.built_for = None
         self.layer_index = None
+        self.text_size = 9
 
     def mode(self) -> str:
         return MODES[self.mode_combo.currentText()]
@@ -52,51 +62,60 @@ class FeatureMapsView(View):
         self._rebuild()
 
     def _layer_maps(self, record):
-        """(maps (count, h, w), signed) of a record in the current mode, or None."""
+        """Maps (count, h, w) of a record in the current mode, or None when it has none."""
         array = getattr(record, self.mode())
-        if array is None:
+        if array is None or record.kind in ("flatten", "dropout"):
             return None
         array = np.asarray(array[0], np.float32)
         if array.ndim == 3:
             return np.moveaxis(array, 2, 0)
-        return wrapped(array)[None]
+        return wrapped(array, array.size if array.size <= MAX_COLUMNS else None)[None]
 
     def _rebuild(self) -> None:
-        """Create the small images for this trace and mode (only when those change)."""
+        """Create the tiles for this trace and mode (only when those change)."""
         if self.trace is None:
             return
-        self.grid.clear()
-        self.images, self.labels = [], []
+        self.mosaic.clear()
+        self.mosaic.addItem(self.layer_box)
+        self.images, self.labels, self.layer_rects = [], [], {}
         signed = self.mode() != "z"
         lut = colormaps.DIVERGING_LUT if signed else colormaps.SEQUENTIAL_LUT
         self.large.set_signed(signed)
-        row = 0
+        y = 0.0
+        columns = min(MAX_COLUMNS, max(len(m) for m in map(self._layer_maps, self.trace.records) if m is not None))
         for record in self.trace.records:
             maps = self._layer_maps(record)
-            if maps is None or record.kind in ("flatten", "dropout"):
+            if maps is None:
                 self.images.append([])
-                self.labels.append(None)
                 continue
             levels = colormaps.symmetric_levels(maps) if signed else colormaps.sequential_levels(maps)
-            label = self.grid.addLabel(f"{record.name} {record.z.shape[1:]}", row=row, col=0, colspan=COLUMNS)
+            label = pg.TextItem(f"{record.name} {tuple(record.z.shape[1:])}", anchor=(0, 1), color="#dddddd")
+            label.setPos(0, y + LABEL - 0.5)
+            self.mosaic.addItem(label)
             self.labels.append(label)
-            row += 1
+            y += LABEL
+            scale = TILE / max(maps.shape[1:])
             items = []
             for c, plane in enumerate(maps):
-                view = self.grid.addViewBox(row=row + c // COLUMNS, col=c % COLUMNS, lockAspect=True, invertY=True,
-                                            enableMouse=False)
-                view.setMenuEnabled(False)
                 image = ClickableImage(axisOrder="row-major")
                 image.setImage(plane, levels=levels, lut=lut, autoLevels=False)
+                image.setRect(QRectF((c % columns) * (TILE + GAP), y + (c // columns) * (TILE + GAP),
+                                     plane.shape[1] * scale, plane.shape[0] * scale))
                 image.levels_ = levels
                 image.cell_clicked.connect(lambda _r, _c, k=record.index, c=c: self.enlarge(k, c))
-                view.addItem(image)
+                self.mosaic.addItem(image)
                 items.append(image)
             self.images.append(items)
-            row += -(-len(maps) // COLUMNS)
-        self.built_for = (self.trace, self.mode())
-        if self.selected is not None:
-            self.enlarge(*self.selected)
+            rows = -(-len(maps) // columns)
+            width = min(len(maps), columns) * (TILE + GAP) - GAP
+            self.layer_rects[record.index] = QRectF(-0.5, y - LABEL + 0.3, width + 1, rows * (TILE + GAP) + LABEL - 0.3)
+            y += rows * (TILE + GAP) + GAP
+        self.mosaic.setRange(QRectF(0, 0, columns * (TILE + GAP), y), padding=0.02)
+        self._set_text_size(self.text_size)
+        if self.selected is None:
+            first = next(k for k, items in enumerate(self.images) if items)
+            self.selected = (first, 0)
+        self.enlarge(*self.selected)
         self._light(self.layer_index)
 
     def enlarge(self, layer: int, c: int) -> None:
@@ -109,12 +128,10 @@ class FeatureMapsView(View):
         self.large.set_image(image.image, image.levels_)
 
     def _light(self, layer) -> None:
-        for k, label in enumerate(self.labels):
-            if label is not None:
-                name = self.trace.records[k].name
-                text = f"{name} {tuple(self.trace.records[k].z.shape[1:])}"
-                label.setText(f"▶ {text}" if k == layer else text, color="#ffc800" if k == layer else "#dddddd",
-                              size="10pt")
+        rect = self.layer_rects.get(layer)
+        self.layer_box.setVisible(rect is not None)
+        if rect is not None:
+            self.layer_box.setRect(rect)
 
     def show_frame(self, step, frame) -> None:
         if self.follow and step.phase in ("backward", "forward"):
@@ -124,3 +141,14 @@ class FeatureMapsView(View):
         if step.layer_index != self.layer_index:
             self.layer_index = step.layer_index
             self._light(step.layer_index)
+
+    def _set_text_size(self, size) -> None:
+        self.text_size = size
+        for label in self.labels:
+            font = label.textItem.font()
+            font.setPointSizeF(size)
+            label.setFont(font)
+
+    def set_font_scale(self, scale: float) -> None:
+        super().set_font_scale(scale)
+        self._set_text_size(9 * scale)

@@ -39,7 +39,7 @@ class NetworkStrip(QWidget):
                                   f"{layer.count_params():,} params")
             button.clicked.connect(lambda _=False, k=k: self.layer_clicked.emit(k))
             self.buttons.append(button)
-        self.loss_button = self._button(f"loss\n{model.loss or '—'}\n")
+        self.loss_button = self._button(f"loss\n{(model.loss or '—').replace('categorical_', '')}\n")
         self.loss_button.clicked.connect(lambda: self.layer_clicked.emit(-1))
         self.row.addStretch(1)
 
@@ -48,11 +48,19 @@ class NetworkStrip(QWidget):
         button.setText(text)
         button.setCheckable(True)
         button.setAutoRaise(False)
-        font = button.font()
-        font.setPointSizeF(font.pointSizeF() * 0.85)
-        button.setFont(font)
+        self._small_font(button)
         self.row.addWidget(button)
         return button
+
+    def _small_font(self, widget) -> None:
+        font = widget.font()
+        font.setPointSizeF(self.font().pointSizeF() * 0.8)
+        widget.setFont(font)
+
+    def set_font_scale(self, scale: float) -> None:
+        """The blocks keep their smaller type after the window scaled every font."""
+        for widget in [*self.buttons, self.loss_button, self.input_label]:
+            self._small_font(widget)
 
     def highlight(self, step) -> None:
         """Light the block of ``step`` in the colour of its phase."""

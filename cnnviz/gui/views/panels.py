@@ -11,7 +11,8 @@ from .. import colormaps
 
 HIGHLIGHT = QColor(255, 200, 0)    # the current window / cell
 SECOND = QColor(255, 60, 60)       # a second mark: the max-pool winner, the output cell
-PADDING = QBrush(QColor(170, 170, 170), Qt.BDiagPattern)
+PADDING_FILL = QColor(140, 140, 150)
+PADDING = QBrush(QColor(60, 60, 70), Qt.BDiagPattern)
 BACKGROUND = QColor(55, 55, 68)
 MAX_NUMBERS = 49                    # cells with their value written on them (7x7)
 
@@ -55,6 +56,7 @@ class MapPanel:
         self.signed = signed
         self.lut = colormaps.DIVERGING_LUT if signed else colormaps.SEQUENTIAL_LUT
         self.label = layout.addLabel(title, row=row, col=col, colspan=colspan + (1 if colorbar else 0))
+        layout.layout.setRowStretchFactor(row + 1, 1)  # the image row takes the height, not the title
         self.view = layout.addViewBox(row=row + 1, col=col, colspan=colspan, rowspan=rowspan, lockAspect=True,
                                       invertY=True, enableMouse=False, defaultPadding=0.02)
         self.view.setMenuEnabled(False)
@@ -63,12 +65,16 @@ class MapPanel:
         self.background.setPen(QPen(Qt.NoPen))
         self.background.setZValue(-2)
         self.view.addItem(self.background)
-        self.padding = QGraphicsRectItem()
-        self.padding.setBrush(PADDING)
+        self.padding = QGraphicsRectItem()  # grey with hatching: the padding cells around an input
+        self.padding.setBrush(QBrush(PADDING_FILL))
         self.padding.setPen(QPen(Qt.NoPen))
         self.padding.setZValue(-1)
         self.padding.setVisible(False)
         self.view.addItem(self.padding)
+        hatching = QGraphicsRectItem(self.padding)
+        hatching.setBrush(PADDING)
+        hatching.setPen(QPen(Qt.NoPen))
+        self.hatching = hatching
         self.image = ClickableImage(axisOrder="row-major")
         self.view.addItem(self.image)
         self.box = rect_item(HIGHLIGHT)
@@ -103,12 +109,13 @@ class MapPanel:
             rect = QRectF(origin[1], origin[0], array.shape[1], array.shape[0])
             self.image.setRect(rect)
             self.padding.setRect(rect)
+            self.hatching.setRect(rect)
             self.background.setRect(rect)
             self.view.setRange(rect, padding=0.02)
         if self.colorbar is not None:
             self.colorbar.setLevels(levels)
         if self.numbers_enabled:
-            self._write_numbers(array)
+            self._write_numbers(array, levels)
 
     def set_signed(self, signed: bool) -> None:
         """Diverging map centred on zero for signed values, viridis otherwise."""
@@ -144,7 +151,7 @@ class MapPanel:
         self.mark.setVisible(False)
 
     # ------------------------------------------------------------------ numbers on cells
-    def _write_numbers(self, array) -> None:
+    def _write_numbers(self, array, levels) -> None:
         if array.size > MAX_NUMBERS:
             for text in self.texts:
                 text.setVisible(False)
@@ -162,9 +169,14 @@ class MapPanel:
                     self.view.addItem(text)
                     self.texts.append(text)
             self.text_shape = array.shape
+        low, high = levels
         for text, value in zip(self.texts, array.reshape(-1)):
             text.setVisible(bool(np.isfinite(value)))
             if np.isfinite(value):
+                # dark text on light cells, white on dark ones
+                shade = self.lut[int(np.clip((value - low) / (high - low) * 255, 0, 255))]
+                light = 0.299 * shade[0] + 0.587 * shade[1] + 0.114 * shade[2] > 140
+                text.setColor("k" if light else "w")
                 text.setText(f"{value:.2f}")
 
     def _font(self, text) -> None:
