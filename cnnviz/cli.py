@@ -252,18 +252,18 @@ def make_parser() -> argparse.ArgumentParser:
         sub.add_argument("--data", default="mnist",
                          help=f"a dataset name {list(DATASET_NAMES)} or a path (IDX folder, .npz, CIFAR-10 folder, "
                               "image folder); default: the shipped MNIST subset")
-        sub.add_argument("--train-samples", type=int, help="use only the first N training images")
-        sub.add_argument("--test-samples", type=int, help="use only the first N test images")
+        sub.add_argument("--train-samples", type=int, metavar="N", help="use only the first N training images")
+        sub.add_argument("--test-samples", type=int, metavar="N", help="use only the first N test images")
         sub.add_argument("--test-fraction", type=float, default=0.2,
                          help="share of each class held out when the data has no test part (0.2)")
-        sub.add_argument("--image-size", type=int, default=28, help="image size of the synthetic sets, 8-28 (28)")
+        sub.add_argument("--image-size", type=int, default=28, metavar="N", help="image size of the synthetic sets, 8-28 (28)")
 
     model_help = f"a preset {list(PRESETS)} or a JSON architecture file"
     sub = commands.add_parser("train", help="train a model (the default command)")
     common(sub, model_help + " (default lecture)")
     data_options(sub)
-    sub.add_argument("--epochs", type=int, default=5, help="(5)")
-    sub.add_argument("--batch-size", type=int, default=32, help="(32)")
+    sub.add_argument("--epochs", type=int, default=5, help="passes over the training images (5)")
+    sub.add_argument("--batch-size", type=int, default=32, help="images per update (32)")
     sub.add_argument("--optimizer", default="adam", choices=sorted(OPTIMIZERS), help="(adam)")
     sub.add_argument("--lr", type=float, help="learning rate (default: the optimizer's own)")
     sub.add_argument("--momentum", type=float, help="momentum for sgd")
