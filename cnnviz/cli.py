@@ -161,15 +161,19 @@ def make_optimizer(args):
         key, equals, value = item.partition("=")
         if not equals or not key:
             raise ValueError(f"--opt {item!r}: expected NAME=VALUE, e.g. --opt initial_accumulator_value=0")
+        if value.lower() in ("true", "false"):
+            config[key] = value.lower() == "true"
+            continue
         try:
-            config[key] = {"true": True, "false": False}.get(value.lower()) if value.lower() in ("true", "false") \
-                else float(value)
+            config[key] = float(value)
         except ValueError:
             raise ValueError(f"--opt {item!r}: the value must be a number, true or false") from None
     return get_optimizer(config)
 
 
 def check_output_path(out) -> None:
+    if out is not None and Path(out).suffix.lower() != ".npz":
+        raise ValueError(f"--out {out}: weights are saved as .npz; give a file name ending in .npz")
     if out is not None and not Path(out).resolve().parent.is_dir():
         raise ValueError(f"--out {out}: the folder {Path(out).resolve().parent} does not exist")
 

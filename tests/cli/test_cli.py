@@ -69,9 +69,12 @@ def test_extra_optimizer_settings_reach_the_optimizer(monkeypatch, capsys):
     monkeypatch.setattr(cli, "get_optimizer", lambda config: seen.append(real(config)) or seen[-1])
     code = main(["--model", "lecture", *SMALL, "--epochs", "1", "--quiet", "--optimizer", "adagrad", "--lr", "0.02",
                  "--opt", "initial_accumulator_value=0", "--opt", "epsilon=1e-8"])
+    assert main(["--model", "lecture", *SMALL, "--epochs", "1", "--quiet", "--optimizer", "sgd", "--momentum", "0.5",
+                 "--opt", "nesterov=true"]) == 0
     assert code == 0
     assert seen[0].name == "adagrad" and seen[0].learning_rate == 0.02
     assert seen[0].initial_accumulator_value == 0 and seen[0].epsilon == 1e-8
+    assert seen[1].momentum == 0.5 and seen[1].nesterov is True
 
 
 def test_optimizer_and_json_model_file(tmp_path, capsys):
@@ -96,6 +99,8 @@ def test_optimizer_and_json_model_file(tmp_path, capsys):
     (["--optimizer", "adam", "--momentum", "0.9"], "--momentum applies to --optimizer sgd only"),
     (["--epochs", "0"], "--epochs and --batch-size must be positive"),
     (["--opt", "rho"], "expected NAME=VALUE"),
+    (["--opt", "rho=high"], "the value must be a number, true or false"),
+    (["--out", "weights.h5"], "give a file name ending in .npz"),
     (["--optimizer", "adagrad", "--opt", "rho=0.9"], "bad settings for optimizer 'adagrad'"),
 ])
 def test_bad_settings_exit_2_with_a_message(capsys, argv, message):
