@@ -12,8 +12,8 @@ import numpy as np
 from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import (QAction, QApplication, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDockWidget,
-                             QHBoxLayout, QLabel, QMainWindow, QScrollArea, QSlider, QSpinBox, QSplitter, QStyle,
-                             QTabWidget, QTextBrowser, QToolButton, QVBoxLayout, QWidget)
+                             QHBoxLayout, QLabel, QMainWindow, QMessageBox, QScrollArea, QSlider, QSpinBox,
+                             QSplitter, QStyle, QTabWidget, QTextBrowser, QToolButton, QVBoxLayout, QWidget)
 
 from ..engine.trace import GRANULARITIES, Trace
 from .controller import PlaybackController
@@ -116,7 +116,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.input_panel = InputPanel()
-        self.input_panel.sample_chosen.connect(lambda x, label, text: self.set_sample(x, label, text))
+        self.input_panel.sample_chosen.connect(self._sample_from_panel)
         self.input_panel.predict = lambda x: np.argmax(self.model.predict(x), axis=1)
         self.side_tabs = QTabWidget()
         self.side_tabs.addTab(self.input_panel, "Input")
@@ -283,6 +283,12 @@ class MainWindow(QMainWindow):
         self.description = description or "sample"
         self._rebuild_trace(keep_position=True)
         self.sample_changed.emit()
+
+    def _sample_from_panel(self, x, label, description) -> None:
+        try:
+            self.set_sample(x, label, description)
+        except ValueError as error:
+            QMessageBox.warning(self, "Cannot use this input", str(error))
 
     def add_panel(self, widget, title: str) -> None:
         """Add a panel (training, experiments) as a tab of the side area."""

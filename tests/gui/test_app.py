@@ -59,3 +59,23 @@ def test_screenshot_writes_png(tmp_path):
 def test_bad_model_argument_is_an_error(capsys):
     assert app.main(["--model", "no-such-model", "--screenshot", "x.png"]) == 2
     assert "not a preset" in capsys.readouterr().err
+
+
+def test_a_model_with_another_input_size_gets_the_sample_resized(qtbot, tmp_path, monkeypatch):
+    from cnnviz.engine.layers import Conv2D, Dense, Flatten, Input, MaxPooling2D
+    from cnnviz.engine.model import Sequential
+
+    model = Sequential([Input(input_shape=(14, 14, 3)), Conv2D(2, 3, padding="same", activation="relu"),
+                        MaxPooling2D(2), Flatten(), Dense(3, activation="softmax")], seed=0)
+    window = make_window(qtbot)
+    window.set_model(model)
+    assert window.trace.x.shape == (1, 14, 14, 3)
+    assert window.trace.label == 0, "a label the new model lacks falls back to class 0"
+    assert window.views["conv"].input.padding.isVisible(), "'same' padding is drawn as padding"
+    messages = []
+    monkeypatch.setattr("cnnviz.gui.main_window.QMessageBox.warning", lambda *args: messages.append(args[2]))
+    x_before = window.trace.x.copy()
+    window.input_panel.label_combo.setCurrentIndex(7)
+    window.input_panel.use_drawing()
+    assert messages and "label 7" in messages[0]
+    assert (window.trace.x == x_before).all()

@@ -25,6 +25,9 @@ class OutputView(View):
         self.plot.setLabel("bottom", "class")
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brushes=[BAR] * 10)
         self.plot.addItem(self.bars)
+        self.current = pg.BarGraphItem(x=[0], height=[0], width=0.8, pen=pg.mkPen((255, 200, 0), width=3), brush=None)
+        self.current.setVisible(False)
+        self.plot.addItem(self.current)
         self.texts: list[pg.TextItem] = []
         self.summary = ""
         self.shown = None
@@ -35,10 +38,16 @@ class OutputView(View):
         self.shown = None
 
     def show_frame(self, step, frame) -> None:
-        trace = self.trace
-        if self.shown is trace:
-            return  # the probabilities belong to the trace, not to a frame
-        self.shown = trace
+        """The bars belong to the trace; a dense output frame outlines its neuron."""
+        if frame["kind"] == "dense_forward" and step.layer_index == len(self.trace.records) - 1:
+            (j,) = frame["position"]
+            self.current.setOpts(x=[j], height=[max(float(self.trace.y_pred[0, j]), 0.02)])
+            self.current.setVisible(True)
+        else:
+            self.current.setVisible(False)
+        if self.shown is self.trace:
+            return
+        trace = self.shown = self.trace
         p = trace.y_pred[0]
         k = p.size
         names = self.class_names if self.class_names and len(self.class_names) == k else [str(c) for c in range(k)]
