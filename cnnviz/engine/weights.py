@@ -47,6 +47,9 @@ def read_npz(path) -> dict[str, np.ndarray]:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
+    # np.load would take any other file for a pickle (and, refusing it, say so).
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path}: not a readable .npz weights file (not a zip archive, or truncated)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             return {key: archive[key] for key in archive.files}
