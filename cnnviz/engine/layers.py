@@ -197,6 +197,9 @@ class _Pooling2D(Layer):
         self.pool_size = F.pair(pool_size, f"{kind} pool_size")
         self.strides = self.pool_size if strides is None else F.pair(strides, f"{kind} strides")
         self.padding = F.check_padding(padding, f"{kind} padding")
+        if isinstance(self.padding, int) and self.padding >= min(self.pool_size):
+            raise ValueError(f"{kind}: padding {self.padding} must be smaller than the pool {self.pool_size}, "
+                             "or some windows would hold only padding")
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 3:

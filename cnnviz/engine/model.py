@@ -65,6 +65,7 @@ class Sequential:
         self.loss = None
         self.metrics: list[str] = []
         self.stop_training = False
+        self.last_output = None
         self._type_counts: dict[str, int] = {}
         for layer in layers or []:
             self.add(layer)
@@ -181,6 +182,8 @@ class Sequential:
         """
         self._check_compiled()
         y_pred = self.last_output
+        if y_pred is None:
+            raise ValueError("nothing to backpropagate: call forward(x, training=True) before backward(y_true)")
         y_true = self.check_y(y_true, y_pred.shape[0])
         last = self.layers[-1]
         if self.fused_softmax_crossentropy():
