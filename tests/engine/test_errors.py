@@ -71,6 +71,8 @@ def test_labels_of_wrong_class_count(labels, message):
     (lambda: Conv2D(2, (3, 3, 3)), "Conv2D kernel_size must be an int or a pair"),
     (lambda: MaxPooling2D(2, strides=0), "MaxPooling2D strides must be positive"),
     (lambda: Dense(0), "Dense: units must be a positive int"),
+    (lambda: MaxPooling2D(2, padding=2), r"MaxPooling2D: padding 2 must be smaller than the pool \(2, 2\)"),
+    (lambda: AveragePooling2D((3, 1), padding=1), r"AveragePooling2D: padding 1 must be smaller than the pool \(3, 1\)"),
 ])
 def test_bad_layer_settings(make, message):
     with pytest.raises(ValueError, match=message):
@@ -128,6 +130,11 @@ def test_conv_after_flatten():
 def test_layer_without_input_shape():
     with pytest.raises(ValueError, match="layer dense_1: the model has no input shape"):
         Sequential().add(Dense(2))
+
+
+def test_backward_before_forward():
+    with pytest.raises(ValueError, match=r"call forward\(x, training=True\) before backward"):
+        cnn().backward([0])
 
 
 def test_not_compiled():
