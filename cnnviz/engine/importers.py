@@ -69,20 +69,25 @@ def param_layers(model: Sequential):
     return [layer for layer in model.layers if layer.params]
 
 
-def _assign(model: Sequential, found: list[tuple[str, dict[str, np.ndarray]]], path, source: str) -> Sequential:
-    """Set ``found`` (source layer name, {'kernel', 'bias'} arrays in cnnviz layout), in order, on the model."""
+def _assign(model: Sequential, found: list[tuple[str, dict[str, np.ndarray]]], path, source: str,
+            original_shapes=None) -> Sequential:
+    """Set ``found`` (source layer name, {'kernel', 'bias'} arrays in cnnviz layout), in order, on the model.
+
+    ``original_shapes[i][key]`` names the shape in the source framework's layout for messages.
+    """
     layers = param_layers(model)
     if len(found) != len(layers):
         raise ValueError(f"{path}: has weights for {len(found)} layers ({', '.join(n for n, _ in found)}) but the "
                          f"model has {len(layers)} layers with weights ({', '.join(l.name for l in layers)})")
     arrays = {}
-    for layer, (name, params) in zip(layers, found):
+    for index, (layer, (name, params)) in enumerate(zip(layers, found)):
         for key, expected in layer.params.items():
             if key not in params:
                 raise ValueError(f"{path}: {source} layer {name} has no {key} for layer {layer.name} "
                                  f"(expected shape {expected.shape})")
             if params[key].shape != expected.shape:
-                raise ValueError(f"{path}: {source} layer {name} {key} has shape {params[key].shape} (in cnnviz layout) "
+                original = original_shapes[index][key] if original_shapes else ""
+                raise ValueError(f"{path}: {source} layer {name} {key} has shape {params[key].shape}{original} "
                                  f"but layer {layer.name} ({layer.describe()}) expects {expected.shape}")
             arrays[f"{layer.name}/{key}"] = params[key]
         extra = set(params) - set(layer.params)
@@ -294,8 +299,8 @@ def _import_safetensors(model, path):
         raise ValueError(f"{path}: not a readable safetensors file of float32/float64 tensors ({error})") from None
     groups = _torch_groups(tensors, path)
     layers = param_layers(model)
-    flatten_input = _flatten_input_shape(model)
-    found = []
+    flatten, first_dense = _flatten_and_next_dense(model)
+    found, original_shapes = [], []
     for index, (module, params) in enumerate(groups):
         weight = params["weight"]
         converted = {"bias": params["bias"]} if "bias" in params else {}
@@ -303,27 +308,21 @@ def _import_safetensors(model, path):
             converted["kernel"] = weight.transpose(2, 3, 1, 0)
         else:
             kernel = weight.T
-            layer = layers[index] if index < len(layers) else None
-            if layer is not None and flatten_input is not None and layer is _first_dense_after_flatten(model):
-                h, w, c = flatten_input
-                if kernel.shape[0] == h * w * c:
+            if first_dense is not None and index < len(layers) and layers[index] is first_dense:
+                h, w, c = flatten.input_shape
+                if kernel.shape[0] == h * w * c:  # rows from (C, H, W) order to (H, W, C)
                     kernel = kernel.reshape(c, h, w, -1).transpose(1, 2, 0, 3).reshape(h * w * c, -1)
             converted["kernel"] = kernel
         found.append((module, converted))
-    return _assign(model, found, path, "PyTorch")
+        original_shapes.append({"kernel": f" (PyTorch {module}.weight {weight.shape})",
+                                "bias": f" (PyTorch {module}.bias)"})
+    return _assign(model, found, path, "PyTorch", original_shapes)
 
 
-def _flatten_input_shape(model):
-    for layer in model.layers:
+def _flatten_and_next_dense(model):
+    """The first Flatten of an image (H, W, C) and the first layer with weights after it, or (None, None)."""
+    for index, layer in enumerate(model.layers):
         if isinstance(layer, Flatten) and len(layer.input_shape) == 3:
-            return layer.input_shape
-    return None
-
-
-def _first_dense_after_flatten(model):
-    seen_flatten = False
-    for layer in model.layers:
-        seen_flatten = seen_flatten or isinstance(layer, Flatten)
-        if seen_flatten and layer.params:
-            return layer
-    return None
+            following = [later for later in model.layers[index + 1 :] if later.params]
+            return layer, following[0] if following else None
+    return None, None

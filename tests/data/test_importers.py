@@ -286,7 +286,8 @@ def test_safetensors_errors_name_layer_and_shapes(tmp_path):
     safetensors_numpy.save_file({k: v.astype(np.float32) for k, v in good.items()}, str(tmp_path / "m.safetensors"))
     model = load_preset("lecture")
     before = model.get_weights()
-    with pytest.raises(ValueError, match=r"m.safetensors: PyTorch layer conv2 kernel has shape \(5, 5, 4, 8\) .*"
+    with pytest.raises(ValueError, match=r"m.safetensors: PyTorch layer conv2 kernel has shape \(5, 5, 4, 8\) "
+                                         r"\(PyTorch conv2.weight \(8, 4, 5, 5\)\) .*"
                                          r"layer conv2d_2 \(Conv2D 8 3x3 relu\) expects \(3, 3, 4, 8\)"):
         import_weights(model, tmp_path / "m.safetensors")
     assert all(np.array_equal(before[k], v) for k, v in model.get_weights().items())
