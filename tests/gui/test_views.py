@@ -19,6 +19,8 @@ def expected_numbers(frame) -> list[str]:
         "conv_backward_weight": ("grad", "bias_grad"), "conv_backward_input": ("sum",),
         "maxpool_backward": ("delta",), "avgpool_backward": ("delta",), "dense_backward": ("sum", "input"),
         "flatten_backward": ("output_grad", "input_grad"), "update": ("param", "grad", "change", "param_after"),
+        "dropout_forward": ("value", "z"), "activation_forward": ("a", "z"),
+        "dropout_backward": ("output_grad", "input_grad"), "activation_backward": ("h_prime", "output_grad", "delta"),
     }[kind]
     numbers = [fmt(frame[key]) for key in keys]
     if kind in ("conv_forward", "conv_backward_input"):
@@ -67,6 +69,36 @@ def test_whole_pass_shows_the_numbers_of_the_current_frame(qtbot, window):
             text = window.equation.toPlainText()
             for number in expected_numbers(trace.frame(step.index, int(frame_index))):
                 assert number in text
+
+
+def test_every_other_layer_kind_shows_its_numbers(qtbot, window):
+    """Average pooling, dropout, a separate activation, 'same' padding with stride 2, Adam."""
+    from cnnviz.engine.layers import Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Input
+    from cnnviz.engine.model import Sequential
+
+    model = Sequential([Input(input_shape=(28, 28, 1)), Conv2D(2, 3, strides=2, padding="same"),
+                        Activation("tanh"), AveragePooling2D(2, padding="same"), Dropout(0.3), Flatten(),
+                        Dense(10, activation="softmax")], seed=3)
+    model.compile(optimizer="adam")
+    window.set_model(model)
+    trace = window.trace
+    kinds = set()
+    rng = np.random.default_rng(1)
+    for step in trace.steps:
+        for frame_index in {0, step.frame_count - 1, *rng.integers(step.frame_count, size=3)}:
+            window.controller.jump(step.index, int(frame_index))
+            frame = trace.frame(step.index, int(frame_index))
+            kinds.add(frame["kind"])
+            text = window.equation.toPlainText()
+            for number in expected_numbers(frame):
+                assert number in text, (frame["kind"], number)
+            if frame["kind"] == "update":
+                assert set(frame["state_after"]) >= {"m", "v"}
+                for name, after in frame["state_after"].items():  # Adam's moments, before and after
+                    before = frame["state_before"].get(name, 0)
+                    assert f"{name}\n{fmt(before)} → {fmt(after)}" in text
+    assert {"avgpool_forward", "avgpool_backward", "dropout_forward", "dropout_backward", "activation_forward",
+            "activation_backward"} <= kinds
 
 
 def test_conv_view_draws_window_kernel_and_output_filling_in(window):

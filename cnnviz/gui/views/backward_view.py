@@ -108,21 +108,31 @@ class BackwardView(View):
         self.right.set_image(filled(wrapped(grad), flat_index), self._levels(("dx", record.index), grad))
         self.right.set_box(*wrapped_cell(flat_index, grad.size))
 
-    def _elementwise(self, record, frame, input_index, output_flat) -> None:
-        out = record.dz.reshape(-1)
+    def _map_cell(self, panel, array, index, title, key) -> None:
+        """Channel ``index[2]`` of a (1, H, W, C) array with cell (i, j) boxed; or a vector, wrapped."""
+        if len(index) == 3:
+            i, j, c = index
+            panel.set_title(f"{title}, channel {c}")
+            panel.set_image(channel(array, c), self._levels(key, array))
+            panel.set_box(i, j)
+        else:
+            vector = array.reshape(-1)
+            panel.set_title(title)
+            panel.set_image(wrapped(vector), self._levels(key, vector))
+            panel.set_box(*wrapped_cell(int(index[0]), vector.size))
+
+    def _elementwise(self, record, frame, output_index) -> None:
+        """Flatten, dropout and activation layers pass each gradient cell back on its own."""
         self.left.set_signed(True)
-        self.left.set_title(f"∂E/∂z of {record.name} output")
-        self.left.set_image(wrapped(out), self._levels(("dz", record.index), out))
-        self.left.set_box(*wrapped_cell(output_flat, out.size))
+        self._map_cell(self.left, record.dz, output_index, f"∂E/∂z of {record.name} output", ("dz", record.index))
         self.middle.clear()
-        in_flat = int(np.ravel_multi_index(input_index, record.inputs.shape[1:]))
-        self._input_grad(record, in_flat)
+        self._map_cell(self.right, record.input_grad, tuple(frame["in_index"]),
+                       f"∂E/∂x of {record.name} input", ("dx", record.index))
 
     def _flatten_backward(self, record, frame) -> None:
-        self._elementwise(record, frame, frame["in_index"], frame["out_index"])
+        self._elementwise(record, frame, (frame["out_index"],))
 
     def _dropout_backward(self, record, frame) -> None:
-        index = tuple(frame["in_index"])
-        self._elementwise(record, frame, index, int(np.ravel_multi_index(index, record.inputs.shape[1:])))
+        self._elementwise(record, frame, tuple(frame["in_index"]))
 
     _activation_backward = _dropout_backward

@@ -8,163 +8,212 @@ from PyQt5.QtWidgets import QTextBrowser
 
 from .common import fmt
 
-MAX_TERMS = 9      # terms of a long sum written out; the rest are summed into one "… more" term
-MAX_CHANNELS = 3   # channels of a conv window written out term by term
+MAX_TERMS = 9      # terms of a long sum written out; the rest are summed into one term
+MAX_CHANNELS = 3   # channels of a window written out term by term; the others only as channel sums
 
 
-def _terms(left, right, order=None, limit=MAX_TERMS) -> str:
-    """'(l₀·r₀) + (l₁·r₁) + …' then '= p₀ + p₁ + …' (the products), for the first ``limit`` pairs
-    in ``order``, with the rest summed into one term."""
+def bold(value) -> str:
+    return f"<b>{fmt(value)}</b>"
+
+
+def cell(index) -> str:
+    return "(" + ", ".join(str(int(v)) for v in np.atleast_1d(index)) + ")"
+
+
+def numbers(values, limit=None) -> str:
+    values = np.ravel(values)
+    shown = ", ".join(fmt(v) for v in values[:limit])
+    return shown + (" …" if limit is not None and values.size > limit else "")
+
+
+def terms(left, right, order=None) -> str:
+    """'(l₀·r₀) + (l₁·r₁) + …' and below it '= p₀ + p₁ + …' (the products), for the first MAX_TERMS
+    pairs in ``order``; the rest are summed into one term."""
     left, right = np.ravel(left), np.ravel(right)
     order = np.arange(left.size) if order is None else np.ravel(order)
-    shown = order[:limit]
+    shown, rest = order[:MAX_TERMS], order[MAX_TERMS:]
     factors = " + ".join(f"({fmt(left[k])}·{fmt(right[k])})" for k in shown)
     products = " + ".join(fmt(left[k] * right[k]) for k in shown)
-    if order.size > limit:
-        rest = fmt(np.sum(left[order[limit:]] * right[order[limit:]]))
-        factors += f" + … {order.size - limit} more"
-        products += f" + {rest} (the other {order.size - limit})"
+    if rest.size:
+        factors += f" + … {rest.size} more"
+        products += f" + {fmt(np.sum(left[rest] * right[rest]))} (the other {rest.size})"
     return f"{factors}<br>= {products}"
 
 
-def _largest(products):
-    """Flat indices of ``products`` by |value|, largest first."""
+def largest_first(products) -> np.ndarray:
     return np.argsort(-np.abs(np.ravel(products)), kind="stable")
 
 
-def _line(label: str, text: str) -> str:
+def row(label: str, text: str) -> str:
     return f"<tr><td><b>{escape(label)}</b></td><td>{text}</td></tr>"
 
 
-def _prev_terms(frame: dict) -> list[str]:
+def activation_row(frame) -> str:
+    name = frame["activation"] or "identity"
+    return row("z = h(a)", f"{name}({fmt(frame['a'])}) = {bold(frame['z'])}")
+
+
+def channel_rows(frame, label, left_key, right_key) -> list[str]:
+    """A window over several channels: each of the first channels term by term, the rest as sums."""
+    channels = frame[left_key].shape[-1]
+    rows = [row(f"{label}, channel {c}", f"{terms(frame[left_key][..., c], frame[right_key][..., c])}"
+                                         f" = {fmt(frame['channel_sums'][c])}")
+            for c in range(min(channels, MAX_CHANNELS))]
+    if channels > MAX_CHANNELS:
+        rest = frame["channel_sums"][MAX_CHANNELS:]
+        rows.append(row(f"channels {MAX_CHANNELS}…{channels - 1}",
+                        f"{' + '.join(fmt(v) for v in rest[:MAX_TERMS])}{' + …' if rest.size > MAX_TERMS else ''}"
+                        f" = {fmt(rest.sum())}"))
+    return rows
+
+
+def previous_delta(frame: dict, gradient) -> list[str]:
     """The previous layer's delta from the input gradient just computed (scalar frames only)."""
     if frame.get("prev_delta") is None or np.ndim(frame["prev_delta"]) != 0:
         return []
-    gradient = next(frame[key] for key in ("sum", "input_grad", "delta") if key in frame)
-    return [_line(f"δ of {frame['prev_layer']}",
-                  f"{frame['prev_activation']}′(a) · ∂E/∂z = {fmt(frame['prev_h_prime'])} × {fmt(gradient)}"
-                  f" = <b>{fmt(frame['prev_delta'])}</b>")]
+    return [row(f"δ of {frame['prev_layer']}",
+                f"{frame['prev_activation']}′(a) · ∂E/∂z = {fmt(frame['prev_h_prime'])} × {fmt(gradient)}"
+                f" = {bold(frame['prev_delta'])}")]
 
 
-def frame_lines(frame: dict) -> list[str]:
-    """Table rows with the numbers of one frame, by frame kind."""
-    kind = frame["kind"]
-    rows: list[str] = []
-    if kind == "conv_forward":
-        i, j, c_out = frame["out_index"]
-        rows.append(_line("cell", f"output (row {i}, col {j}) of channel {c_out}; window rows "
-                                  f"{frame['rows'][0]}…{frame['rows'][-1]}, cols {frame['cols'][0]}…{frame['cols'][-1]}"
-                                  + (" (hatched cells are padding = 0)" if frame["padding_mask"].any() else "")))
-        channels = frame["patch"].shape[-1]
-        for c in range(min(channels, MAX_CHANNELS)):
-            rows.append(_line(f"Σ w·x, channel {c}",
-                              f"{_terms(frame['kernel'][..., c], frame['patch'][..., c])} = {fmt(frame['channel_sums'][c])}"))
-        if channels > MAX_CHANNELS:
-            rest = frame["channel_sums"][MAX_CHANNELS:]
-            rows.append(_line(f"channels {MAX_CHANNELS}…{channels - 1}",
-                              " + ".join(fmt(v) for v in rest[:MAX_TERMS]) + (" + …" if rest.size > MAX_TERMS else "")
-                              + f" = {fmt(rest.sum())}"))
-        rows.append(_line("sum", f"{fmt(frame['sum'])}"))
-        rows.append(_line("a = sum + b", f"{fmt(frame['sum'])} + {fmt(frame['bias'])} = <b>{fmt(frame['a'])}</b>"))
-        rows.append(_line("z = h(a)", f"{frame['activation'] or 'identity'}({fmt(frame['a'])}) = <b>{fmt(frame['z'])}</b>"))
-    elif kind == "maxpool_forward":
-        i, j, c = frame["out_index"]
-        window = frame["window"]
-        values = ", ".join(fmt(v) for v in window.ravel())
-        m, n = frame["winner"]
-        rows.append(_line("window", f"channel {c}, output (row {i}, col {j}): max({values})"))
-        rows.append(_line("winner", f"cell ({m}, {n}) of the window = input {tuple(int(v) for v in frame['winner_input'])}"))
-        rows.append(_line("z", f"<b>{fmt(frame['z'])}</b>"))
-    elif kind == "avgpool_forward":
-        i, j, c = frame["out_index"]
-        rows.append(_line("window", f"channel {c}, output (row {i}, col {j})"))
-        rows.append(_line("sum / count", f"({' + '.join(fmt(v) for v in frame['window'].ravel())}) / {frame['count']}"
-                                         f" = {fmt(frame['sum'])} / {frame['count']} = <b>{fmt(frame['z'])}</b>"))
-    elif kind == "dense_forward":
-        (j,) = frame["position"]
-        rows.append(_line("neuron", f"{j}"))
-        rows.append(_line("Σ w·x (largest first)", f"{_terms(frame['weights'], frame['inputs'], frame['order'])} = {fmt(frame['sum'])}"))
-        rows.append(_line("a = sum + b", f"{fmt(frame['sum'])} + {fmt(frame['bias'])} = <b>{fmt(frame['a'])}</b>"))
-        if frame["activation"] == "softmax":
-            rows.append(_line("z = softmax(a)ⱼ", f"e^aⱼ / Σₖ e^aₖ = <b>{fmt(frame['z'])}</b>"))
-        else:
-            rows.append(_line("z = h(a)", f"{frame['activation'] or 'identity'}({fmt(frame['a'])}) = <b>{fmt(frame['z'])}</b>"))
-    elif kind == "flatten_forward":
-        rows.append(_line("copy", f"x{tuple(int(v) for v in frame['in_index'])} → z[{frame['out_index']}] = <b>{fmt(frame['value'])}</b>"))
-    elif kind == "dropout_forward":
-        rows.append(_line("pass", f"x{tuple(int(v) for v in frame['in_index'])} = {fmt(frame['value'])} → z = <b>{fmt(frame['z'])}</b>"
-                                  f" (rate {frame['rate']}: dropout only drops while training)"))
-    elif kind == "activation_forward":
-        rows.append(_line("z = h(a)", f"{frame['activation']}({fmt(frame['a'])}) = <b>{fmt(frame['z'])}</b>"))
-    elif kind == "loss":
-        probabilities = frame["probabilities"]
-        rows.append(_line("label / predicted", f"{frame['label']} / {frame['predicted']}"))
-        rows.append(_line("p", ", ".join(f"{k}: {fmt(p)}" for k, p in enumerate(probabilities))))
-        rows.append(_line("E = −Σ y log p", f"−log p[{frame['label']}] = −log {fmt(probabilities[frame['label']])} = <b>{fmt(frame['loss'])}</b>"))
-        rows.append(_line("δ = p − y" if frame["fused"] else "δ = h′ · ∂E/∂z",
-                          ", ".join(f"{k}: {fmt(d)}" for k, d in enumerate(frame["delta"]))))
-    elif kind == "conv_backward_weight":
-        m, n, c, c_out = frame["weight_index"]
-        order = _largest(frame["products"])
-        rows.append(_line("weight", f"w[{m},{n},{c},{c_out}]: δ map of channel {c_out} times the input channel {c} it slid over"))
-        rows.append(_line("Σ δ·x (largest first)", f"{_terms(frame['delta_map'], frame['window'], order)}"))
-        rows.append(_line("∂E/∂w", f"<b>{fmt(frame['grad'])}</b>"))
-        if frame.get("bias_grad") is not None:
-            rows.append(_line(f"∂E/∂b[{c_out}] = Σ δ", f"{fmt(frame['bias_grad'])}"))
-    elif kind == "conv_backward_input":
-        i, j, c = frame["in_index"]
-        rows.append(_line("input cell", f"(row {i}, col {j}) of channel {c}: flipped kernel over the δ maps"))
-        channels = frame["deltas"].shape[-1]
-        for k in range(min(channels, MAX_CHANNELS)):
-            rows.append(_line(f"Σ w·δ, channel {k}",
-                              f"{_terms(frame['kernel'][..., k], frame['deltas'][..., k])} = {fmt(frame['channel_sums'][k])}"))
-        if channels > MAX_CHANNELS:
-            rest = frame["channel_sums"][MAX_CHANNELS:]
-            rows.append(_line(f"channels {MAX_CHANNELS}…{channels - 1}", f"{fmt(rest.sum())}"))
-        rows.append(_line("∂E/∂z", f"<b>{fmt(frame['sum'])}</b>"))
-        rows += _prev_terms(frame)
-    elif kind in ("maxpool_backward", "avgpool_backward"):
-        i, j, c = frame["out_index"]
-        rows.append(_line("window", f"channel {c}, output (row {i}, col {j}): δ = {fmt(frame['delta'])}"))
-        if kind == "maxpool_backward":
-            m, n = frame["winner"]
-            rows.append(_line("routed", f"all of δ to the winner ({m}, {n}); 0 to the other cells"))
-        else:
-            rows.append(_line("routed", f"δ / {frame['count']} = {fmt(frame['delta'] / frame['count'])} to every real cell"))
-        rows.append(_line("∂E/∂x of the window", ", ".join(fmt(v) for v in frame["input_grad"].ravel())))
-    elif kind == "dense_backward":
-        (i,) = frame["position"]
-        rows.append(_line("input", f"{i} (value x = {fmt(frame['input'])})"))
-        rows.append(_line("Σ W·δ", f"{_terms(frame['weights'], frame['deltas'])} = <b>{fmt(frame['sum'])}</b>"))
-        grads = frame["weight_grads"]
-        rows.append(_line(f"∂E/∂W[{i},:] = x·δ", ", ".join(fmt(v) for v in grads[:MAX_TERMS]) + (" …" if grads.size > MAX_TERMS else "")))
-        rows += _prev_terms(frame)
-    elif kind in ("flatten_backward", "dropout_backward"):
-        rows.append(_line("pass back", f"∂E/∂z = {fmt(frame['output_grad'])} → ∂E/∂x = <b>{fmt(frame['input_grad'])}</b>"))
-        rows += _prev_terms(frame)
-    elif kind == "activation_backward":
-        rows.append(_line("δ = h′(a) · g", f"{fmt(frame['h_prime'])} × {fmt(frame['output_grad'])} = <b>{fmt(frame['delta'])}</b>"))
-        rows += _prev_terms(frame)
-    elif kind == "update":
-        index = ",".join(str(int(v)) for v in np.atleast_1d(frame["param_index"]))
-        rows.append(_line("weight", f"{frame['layer']}/{frame['param_key']}[{index}] ({frame['optimizer']}, η = {fmt(frame['learning_rate'])})"))
-        rows.append(_line("W", fmt(frame["param"])))
-        rows.append(_line("g = ∂E/∂W", fmt(frame["grad"])))
-        if frame.get("weight_decay"):
-            rows.append(_line("g + λW", fmt(frame["effective_grad"])))
-        for name, value in frame.get("state_before", {}).items():
-            after = frame["state_after"].get(name)
-            rows.append(_line(name, f"{fmt(value)} → {fmt(after)}"))
-        rows.append(_line("change", fmt(frame["change"])))
-        rows.append(_line("W′ = W + change", f"{fmt(frame['param'])} + {fmt(frame['change'])} = <b>{fmt(frame['param_after'])}</b>"))
+# ---------------------------------------------------------------------- forward
+def conv_forward(f):
+    i, j, c_out = f["out_index"]
+    where = (f"output (row {i}, col {j}) of channel {c_out}; window rows {f['rows'][0]}…{f['rows'][-1]}, "
+             f"cols {f['cols'][0]}…{f['cols'][-1]}")
+    if f["padding_mask"].any():
+        where += " (hatched cells are padding = 0)"
+    return [row("cell", where), *channel_rows(f, "Σ w·x", "kernel", "patch"), row("sum", fmt(f["sum"])),
+            row("a = sum + b", f"{fmt(f['sum'])} + {fmt(f['bias'])} = {bold(f['a'])}"), activation_row(f)]
+
+
+def maxpool_forward(f):
+    i, j, c = f["out_index"]
+    return [row("window", f"channel {c}, output (row {i}, col {j}): max({numbers(f['window'])})"),
+            row("winner", f"cell {cell(f['winner'])} of the window = input {cell(f['winner_input'])}"),
+            row("z", bold(f["z"]))]
+
+
+def avgpool_forward(f):
+    i, j, c = f["out_index"]
+    values = " + ".join(fmt(v) for v in np.ravel(f["window"]))
+    return [row("window", f"channel {c}, output (row {i}, col {j})"),
+            row("sum / count", f"({values}) / {f['count']} = {fmt(f['sum'])} / {f['count']} = {bold(f['z'])}")]
+
+
+def dense_forward(f):
+    rows = [row("neuron", str(f["position"][0])),
+            row("Σ w·x (largest first)", f"{terms(f['weights'], f['inputs'], f['order'])} = {fmt(f['sum'])}"),
+            row("a = sum + b", f"{fmt(f['sum'])} + {fmt(f['bias'])} = {bold(f['a'])}")]
+    if f["activation"] == "softmax":
+        return rows + [row("z = softmax(a)ⱼ", f"e^aⱼ / Σₖ e^aₖ = {bold(f['z'])}")]
+    return rows + [activation_row(f)]
+
+
+def flatten_forward(f):
+    return [row("copy", f"x{cell(f['in_index'])} → z[{f['out_index']}] = {bold(f['value'])}")]
+
+
+def dropout_forward(f):
+    return [row("pass", f"x{cell(f['in_index'])} = {fmt(f['value'])} → z = {bold(f['z'])} "
+                        f"(rate {f['rate']}: dropout drops units only while training)")]
+
+
+def activation_forward(f):
+    return [activation_row(f)]
+
+
+def loss(f):
+    p, label = f["probabilities"], f["label"]
+    return [row("label / predicted", f"{label} / {f['predicted']}"),
+            row("p", ", ".join(f"{k}: {fmt(v)}" for k, v in enumerate(p))),
+            row("E = −Σ y log p", f"−log p[{label}] = −log {fmt(p[label])} = {bold(f['loss'])}"),
+            row("δ = p − y" if f["fused"] else "δ = h′ · ∂E/∂z",
+                ", ".join(f"{k}: {fmt(d)}" for k, d in enumerate(f["delta"])))]
+
+
+# ---------------------------------------------------------------------- backward
+def conv_backward_weight(f):
+    m, n, c, c_out = f["weight_index"]
+    rows = [row("weight", f"w[{m},{n},{c},{c_out}]: δ map of channel {c_out} times the input channel {c} "
+                          "cells this weight touched"),
+            row("Σ δ·x (largest first)", terms(f["delta_map"], f["window"], largest_first(f["products"]))),
+            row("∂E/∂w", bold(f["grad"]))]
+    if f.get("bias_grad") is not None:
+        rows.append(row(f"∂E/∂b[{c_out}] = Σ δ", fmt(f["bias_grad"])))
     return rows
+
+
+def conv_backward_input(f):
+    i, j, c = f["in_index"]
+    return [row("input cell", f"(row {i}, col {j}) of channel {c}: flipped kernel over the δ maps"),
+            *channel_rows(f, "Σ w·δ", "kernel", "deltas"), row("∂E/∂z", bold(f["sum"])),
+            *previous_delta(f, f["sum"])]
+
+
+def pool_backward(f):
+    i, j, c = f["out_index"]
+    if f["kind"] == "maxpool_backward":
+        routed = f"all of δ to the winner {cell(f['winner'])}; 0 to the other cells"
+    else:
+        routed = f"δ / {f['count']} = {fmt(f['delta'] / f['count'])} to every real cell"
+    return [row("window", f"channel {c}, output (row {i}, col {j}): δ = {fmt(f['delta'])}"),
+            row("routed", routed), row("∂E/∂x of the window", numbers(f["input_grad"]))]
+
+
+def dense_backward(f):
+    i = f["position"][0]
+    return [row("input", f"{i} (value x = {fmt(f['input'])})"),
+            row("Σ W·δ", f"{terms(f['weights'], f['deltas'])} = {bold(f['sum'])}"),
+            row(f"∂E/∂W[{i},:] = x·δ", numbers(f["weight_grads"], MAX_TERMS)),
+            *previous_delta(f, f["sum"])]
+
+
+def flatten_backward(f):
+    return [row("pass back", f"∂E/∂z[{f['out_index']}] = {fmt(f['output_grad'])} → "
+                             f"∂E/∂x{cell(f['in_index'])} = {bold(f['input_grad'])}"),
+            *previous_delta(f, f["input_grad"])]
+
+
+def dropout_backward(f):
+    return [row("pass back", f"∂E/∂z = {fmt(f['output_grad'])} → ∂E/∂x{cell(f['in_index'])} = "
+                             f"{bold(f['input_grad'])}"),
+            *previous_delta(f, f["input_grad"])]
+
+
+def activation_backward(f):
+    return [row("δ = h′(a) · g", f"{fmt(f['h_prime'])} × {fmt(f['output_grad'])} = {bold(f['delta'])}"),
+            *previous_delta(f, f["delta"])]
+
+
+# ---------------------------------------------------------------------- update
+def update(f):
+    rows = [row("weight", f"{f['layer']}/{f['param_key']}{list(np.atleast_1d(f['param_index']))} "
+                          f"({f['optimizer']}, η = {fmt(f['learning_rate'])})"),
+            row("W", fmt(f["param"])), row("g = ∂E/∂W", fmt(f["grad"]))]
+    if f.get("weight_decay"):
+        rows.append(row("g + λW", fmt(f["effective_grad"])))
+    for name, after in f["state_after"].items():  # optimizer state (momentum, moments...); new state starts at 0
+        rows.append(row(name, f"{fmt(f['state_before'].get(name, 0))} → {fmt(after)}"))
+    return rows + [row("change", fmt(f["change"])),
+                   row("W′ = W + change", f"{fmt(f['param'])} + {fmt(f['change'])} = {bold(f['param_after'])}")]
+
+
+LINES = {
+    "conv_forward": conv_forward, "maxpool_forward": maxpool_forward, "avgpool_forward": avgpool_forward,
+    "dense_forward": dense_forward, "flatten_forward": flatten_forward, "dropout_forward": dropout_forward,
+    "activation_forward": activation_forward, "loss": loss, "conv_backward_weight": conv_backward_weight,
+    "conv_backward_input": conv_backward_input, "maxpool_backward": pool_backward, "avgpool_backward": pool_backward,
+    "dense_backward": dense_backward, "flatten_backward": flatten_backward, "dropout_backward": dropout_backward,
+    "activation_backward": activation_backward, "update": update,
+}
 
 
 def frame_html(step, frame: dict) -> str:
     head = (f"<h3 style='margin:0'>{escape(step.title)}</h3>"
             f"<p style='margin:2px 0'><span style='font-family:monospace'>{escape(step.formula)}</span></p>"
-            f"<p style='margin:2px 0; color:#bbb'>{escape(step.explanation)}</p>")
-    return head + "<table cellspacing='2' cellpadding='1'>" + "".join(frame_lines(frame)) + "</table>"
+            f"<p style='margin:2px 0; color:#888'>{escape(step.explanation)}</p>")
+    return head + "<table cellspacing='2' cellpadding='1'>" + "".join(LINES[frame["kind"]](frame)) + "</table>"
 
 
 class EquationPanel(QTextBrowser):

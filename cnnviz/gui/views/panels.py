@@ -114,6 +114,7 @@ class MapPanel:
             self.view.setRange(rect, padding=0.02)
         if self.colorbar is not None:
             self.colorbar.setLevels(levels)
+            self.colorbar.setVisible(True)
         if self.numbers_enabled:
             self._write_numbers(array, levels)
 
@@ -129,6 +130,9 @@ class MapPanel:
     def clear(self, title: str = "") -> None:
         self.set_title(title)
         self.image.clear()
+        self.background.setRect(QRectF())
+        if self.colorbar is not None:
+            self.colorbar.setVisible(False)
         self.shape = None
         self.hide_marks()
         self.show_padding(False)
