@@ -100,6 +100,14 @@ class ActivationMixin:
         raise NotImplementedError
 
 
+def reuse(buffer: np.ndarray | None, shape, dtype) -> np.ndarray:
+    """``buffer`` if it has this shape and dtype, else a new empty array (big scratch arrays
+    are kept between batches: allocating them afresh costs page faults every time)."""
+    if buffer is None or buffer.shape != tuple(shape) or buffer.dtype != dtype:
+        return np.empty(shape, dtype)
+    return buffer
+
+
 def glorot_uniform(rng, shape, fan_in: int, fan_out: int, dtype) -> np.ndarray:
     """Keras' default kernel initializer."""
     limit = math.sqrt(6.0 / (fan_in + fan_out))
@@ -134,7 +142,7 @@ class Conv2D(ActivationMixin, Layer):
         self.padding = F.check_padding(padding, "Conv2D padding")
         self.activation = F.check_activation(activation, "Conv2D")
         self.use_bias = bool(use_bias)
-        self._cols_buffer = None
+        self._cols_buffer = self._parts_buffer = None
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 3:
@@ -161,19 +169,22 @@ class Conv2D(ActivationMixin, Layer):
         xp = F.pad_nhwc(x, self.pads)
         self.padded_shape = xp.shape
         rows = x.shape[0] * self.output_shape[0] * self.output_shape[1]
-        buffer = self._cols_buffer
-        if buffer is None or buffer.shape[0] != rows or buffer.dtype != x.dtype:
-            buffer = np.empty((rows, self.kernel_size[0] * self.kernel_size[1] * x.shape[3]), x.dtype)
-            self._cols_buffer = buffer
+        self._cols_buffer = reuse(self._cols_buffer, (rows, self.kernel_size[0] * self.kernel_size[1] * x.shape[3]),
+                                  x.dtype)
         a, self.cols = F.conv2d_forward(
-            xp, self.params["kernel"], self.params.get("bias"), self.strides, self.output_shape[:2], buffer
+            xp, self.params["kernel"], self.params.get("bias"), self.strides, self.output_shape[:2], self._cols_buffer
         )
         return self.activate(a)
 
     def backward_from_delta(self, delta, need_input_grad=True):
         self.delta = delta
+        parts = None
+        if need_input_grad:
+            kh, kw = self.kernel_size
+            shape = (kh * kw, self.cols.shape[0], self.input_shape[2])
+            parts = self._parts_buffer = reuse(self._parts_buffer, shape, delta.dtype)
         dxp, dw, db = F.conv2d_backward(
-            delta, self.cols, self.params["kernel"], self.padded_shape, self.strides, need_input_grad
+            delta, self.cols, self.params["kernel"], self.padded_shape, self.strides, need_input_grad, parts
         )
         self.grads = {"kernel": dw}
         if self.use_bias:
