@@ -4,7 +4,7 @@ Each is a small problem whose solution is an oriented edge or line detector, so 
 first-layer filters of a trained network visibly turn into edge detectors:
 
 - ``bars``: one horizontal or one vertical bar (2 classes);
-- ``edges``: a step edge with its bright side left, right, top or bottom (4 classes);
+- ``edges``: a step edge running vertically or horizontally, bright on either side (2 classes);
 - ``crosses``: an upright cross '+' or a diagonal cross 'x' (2 classes).
 
 Images are (size, size, 1), size 8 to 28, with a little Gaussian noise, in [0, 1].
@@ -17,7 +17,7 @@ from .dataset import Dataset
 
 CLASS_NAMES = {
     "bars": ["horizontal", "vertical"],
-    "edges": ["bright left", "bright right", "bright top", "bright bottom"],
+    "edges": ["vertical", "horizontal"],
     "crosses": ["plus", "x"],
 }
 NOISE = 0.05
@@ -44,10 +44,10 @@ def _edges(rng, labels, size):
     position = rng.integers(size // 4, size - size // 4, n)[:, None, None]
     dark = rng.uniform(0.0, 0.3, n)[:, None, None]
     bright = rng.uniform(0.7, 1.0, n)[:, None, None]
-    kind = labels[:, None, None]
-    bright_side = np.select([kind == 0, kind == 1, kind == 2], [cols < position, cols >= position, rows < position],
-                            rows >= position)
-    return np.where(bright_side, bright, dark)
+    # Either side may be the bright one, so only the direction of the edge tells the class.
+    flip = rng.random(n)[:, None, None] < 0.5
+    across = np.where(labels[:, None, None] == 0, cols, rows)
+    return np.where((across >= position) ^ flip, bright, dark)
 
 
 def _crosses(rng, labels, size):

@@ -91,9 +91,11 @@ def test_synthetic_classes_look_like_their_names():
         assert (ink_rows < ink_cols) if label == 0 else (ink_cols < ink_rows)  # 0: horizontal
     edges = synthetic("edges", size=16, n_train=40, n_test=1, seed=0)
     for image, label in zip(edges.x_train[..., 0], edges.y_train):
-        left, right = image[:, :4].mean(), image[:, -4:].mean()
-        top, bottom = image[:4].mean(), image[-4:].mean()
-        assert [left > right, right > left, top > bottom, bottom > top][label]
+        # A vertical edge changes across columns and hardly down the rows; a horizontal one the other way.
+        change_across_columns = np.abs(np.diff(image, axis=1)).max(axis=1).mean()
+        change_down_rows = np.abs(np.diff(image, axis=0)).max(axis=0).mean()
+        assert (change_across_columns > 2 * change_down_rows) if label == 0 else (change_down_rows > 2 * change_across_columns)
+    assert {image[0, 0] > image[-1, -1] for image in edges.x_train[..., 0]} == {True, False}  # both polarities
     crosses = synthetic("crosses", size=16, n_train=40, n_test=1, seed=0)
     for image, label in zip(crosses.x_train[..., 0], crosses.y_train):
         r, c = np.nonzero(image > 0.5)
@@ -354,3 +356,29 @@ def test_dataset_checks_its_arrays():
         Dataset(x, np.zeros(2), x, np.zeros(2, np.int64), ["a"], "t")
     with pytest.raises(ValueError, match="class ids outside"):
         Dataset(x, np.array([0, 1]), x, np.zeros(2, np.int64), ["a"], "t")
+
+
+def test_training_on_bars_turns_first_layer_filters_into_oriented_detectors():
+    from cnnviz.presets import load_preset
+
+    def oriented_filters(kernels) -> int:
+        """How many 3x3 filters are mostly a function of the column alone or of the row alone (>70% of the
+        energy of the zero-mean filter), i.e. respond to vertical or horizontal structure."""
+        count = 0
+        for f in range(kernels.shape[-1]):
+            w = kernels[:, :, 0, f] - kernels[:, :, 0, f].mean()
+            along_rows, along_columns = w.mean(axis=0), w.mean(axis=1)
+            share = 3 * max((along_rows ** 2).sum(), (along_columns ** 2).sum()) / (w ** 2).sum()
+            count += share > 0.7
+        return count
+
+    data = synthetic("bars", seed=0)
+    before = after = 0
+    for seed in range(3):
+        model = load_preset("lecture", seed=seed)
+        before += oriented_filters(model.layers[0].params["kernel"])
+        model.compile({"name": "adam", "learning_rate": 0.01}, metrics=["accuracy"])
+        model.fit(data.x_train, data.y_train, epochs=5, verbose=0)
+        assert model.evaluate(data.x_test, data.y_test)[1] > 0.95
+        after += oriented_filters(model.layers[0].params["kernel"])
+    assert after >= before + 3
