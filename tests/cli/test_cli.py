@@ -83,9 +83,9 @@ def test_optimizer_and_json_model_file(tmp_path, capsys):
         "layers": [{"class_name": "Conv2D", "config": {"filters": 2, "kernel_size": [3, 3], "activation": "relu"}},
                    {"class_name": "Flatten", "config": {}},
                    {"class_name": "Dense", "config": {"units": 2, "activation": "softmax"}}]}}))
-    code, out, err = run(capsys, "--model", str(spec), "--data", "edges", "--image-size", "12", "--epochs", "1",
-                         "--optimizer", "sgd", "--lr", "0.1", "--momentum", "0.9", "--json")
-    assert code == 2 and "tiny has 2 outputs but edges has 4 classes" in err
+    np.savez(tmp_path / "three.npz", x=np.zeros((30, 12, 12), np.uint8), y=np.arange(30) % 3)
+    code, out, err = run(capsys, "--model", str(spec), "--data", str(tmp_path / "three.npz"), "--epochs", "1")
+    assert code == 2 and "tiny has 2 outputs but three has 3 classes" in err
     code, out, err = run(capsys, "--model", str(spec), "--data", "bars", "--image-size", "12", "--epochs", "1",
                          "--optimizer", "sgd", "--lr", "0.1", "--momentum", "0.9", "--json")
     assert code == 0 and "sgd, learning rate 0.1" in err and json.loads(out)["epochs"] == 1
