@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5.QtCore import QEvent, QObject, QThread, QTimer, pyqtSignal
+from PyQt5.QtCore import QEvent, QObject, Qt, QThread, QTimer, pyqtSignal
 from PyQt5.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox,
                              QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
@@ -46,7 +46,9 @@ class MetricPlot(pg.PlotWidget):
         item.showGrid(x=True, y=True, alpha=0.2)
         item.setClipToView(True)
         item.setDownsampling(auto=True, mode="peak")
-        item.addLegend(offset=(-5, 5))
+        item.getAxis("left").enableAutoSIPrefix(False)
+        legend = item.addLegend(offset=(-2, 2), labelTextSize="7pt", verSpacing=-8)
+        legend.setBrush((20, 20, 20, 170))
         self.raw = item.plot(pen=pg.mkPen(TRAIN_RAW, width=1), name="training (batch)")
         self.smooth = item.plot(pen=pg.mkPen(TRAIN_SMOOTH, width=2), name="training (smoothed)")
         self.validation = item.plot(pen=pg.mkPen(VALIDATION, width=2), symbol="o", symbolSize=7,
@@ -113,6 +115,7 @@ class TrainingPanel(QWidget):
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
         self.progress.setFormat("ready")
+        self.speed = QLabel("")
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.loss_plot = MetricPlot("loss")
@@ -124,6 +127,7 @@ class TrainingPanel(QWidget):
         column.addWidget(settings)
         column.addLayout(buttons)
         column.addWidget(self.progress)
+        column.addWidget(self.speed)
         column.addWidget(self.status)
         column.addWidget(self.loss_plot, 1)
         column.addWidget(self.accuracy_plot, 1)
@@ -244,11 +248,13 @@ class TrainingPanel(QWidget):
         self.worker.stop()
         self._finish("stopped")
 
-    def weights_for_saving(self):
-        """The current weights: the worker's (a copy taken between batches) while training, else the live model's."""
+    def save_weights(self, path) -> None:
+        """Save the current weights atomically: while training, the worker's, between two batches."""
         if self.worker is not None and self.state == "running":
-            return self.worker.copy_state()[0]
-        return self.model.get_weights()
+            with self.worker.lock:
+                self.worker.model.save_weights(path)
+        else:
+            self.model.save_weights(path)
 
     # ------------------------------------------------------------------ worker signals
     def _from_worker(self) -> bool:
@@ -324,7 +330,7 @@ class TrainingPanel(QWidget):
             QMessageBox.warning(self, "Training failed", outcome[7:])
         else:
             self.status.setText(f"Training {outcome}. Every view shows the trained weights.")
-            self.progress.setFormat(f"{outcome} · {self.progress.format()}")
+            self.speed.setText(f"{outcome} · {self.speed.text()}")
 
     def _model_changed(self) -> None:
         """A new architecture: training of the old one ends and its plots go."""
@@ -349,12 +355,13 @@ class TrainingPanel(QWidget):
                 plot.validation.setData(h["val_x"], h[f"val_{metric}"])
             self._dirty = False
         record = self.latest
-        if record is not None and self.worker is not None:
-            epochs = self.worker.settings.epochs
+        if record is not None:
+            epochs = record["epochs"]
             self.progress.setValue(int(1000 * min(1.0, record["position"] / epochs)))
             self.progress.setFormat(f"epoch {record['epoch'] + 1}/{epochs} · batch {record['batch'] + 1}/"
-                                    f"{record['batches']} · {record['samples_per_s']:,.0f} samples/s · "
-                                    f"{format_seconds(record['time_left'])} left")
+                                    f"{record['batches']}")
+            self.speed.setText(f"{record['samples_per_s']:,.0f} samples/s · "
+                               f"{format_seconds(record['time_left'])} left")
 
     def shutdown(self) -> None:
         self.timer.stop()
@@ -375,6 +382,14 @@ class _CloseGuard(QObject):
         return False
 
 
+def _widen_side_area(window, width: int = 440) -> None:
+    """Plots need room: the side area grows (never shrinks) while the Training or Experiment tab shows."""
+    dock = getattr(window, "side_dock", None)
+    if dock is not None and dock.width() < width and window.side_tabs.currentWidget() in (
+            window.training_panel, window.experiment_panel):
+        window.resizeDocks([dock], [width], Qt.Horizontal)
+
+
 def install(window) -> None:
     """Add training, the single-image experiment, weights files and architectures to ``window``."""
     from . import model_builder, weights_io
@@ -386,5 +401,6 @@ def install(window) -> None:
     window.add_panel(window.experiment_panel, "Experiment")
     window.weights_io = weights_io.WeightsFiles(window)
     model_builder.install(window)
+    window.side_tabs.currentChanged.connect(lambda _: _widen_side_area(window))
     window.close_guard = _CloseGuard(window, (window.training_panel, window.experiment_panel))
     window.installEventFilter(window.close_guard)

@@ -9,7 +9,7 @@ Control from the GUI thread (thread-safe, acting between batches): ``pause()``, 
 ``stop()``, ``set_hyperparameters()`` (applied at the next epoch start and on resume, without
 resetting the network). Signals carry plain Python numbers, never live arrays:
 
-- ``progress(list[dict])``: batch records (epoch, batch, batches, loss, accuracy, size, position
+- ``progress(list[dict])``: batch records (epoch, epochs, batch, batches, loss, accuracy, size, position
   in epochs, samples_per_s, time_left), sent in chunks at most every ``FLUSH_SECONDS``;
 - ``epoch_done(dict)``: epoch, loss, accuracy, val_loss, val_accuracy (None without validation);
 - ``paused(str)``: "" for a requested pause, else why (a non-finite loss);
@@ -237,7 +237,7 @@ class TrainingWorker(QObject):
                 rate = trained_samples / trained_seconds if trained_seconds > 0 else 0.0
                 remaining = (self.settings.epochs - epoch) * n - start
                 self._buffer.append({
-                    "epoch": epoch, "batch": batch, "batches": -(-(n - start) // size) + batch + 1,
+                    "epoch": epoch, "epochs": self.settings.epochs, "batch": batch, "batches": -(-(n - start) // size) + batch + 1,
                     "loss": float(logs["loss"]), "accuracy": float(logs["accuracy"]), "size": len(index),
                     "position": epoch + start / n, "samples_per_s": rate,
                     "time_left": remaining / rate if rate else None})

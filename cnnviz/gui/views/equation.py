@@ -9,6 +9,7 @@ from PyQt5.QtWidgets import QTextBrowser
 from .common import fmt
 
 MAX_TERMS = 9      # terms of a long sum written out; the rest are summed into one term
+TERMS_PER_LINE = 5
 MAX_CHANNELS = 3   # channels of a window written out term by term; the others only as channel sums
 
 
@@ -28,16 +29,21 @@ def numbers(values, limit=None) -> str:
 
 def terms(left, right, order=None) -> str:
     """'(l₀·r₀) + (l₁·r₁) + …' and below it '= p₀ + p₁ + …' (the products), for the first MAX_TERMS
-    pairs in ``order``; the rest are summed into one term."""
+    pairs in ``order``; the rest are summed into one term. Lines hold TERMS_PER_LINE terms (Qt would
+    otherwise break lines after a decimal point)."""
     left, right = np.ravel(left), np.ravel(right)
     order = np.arange(left.size) if order is None else np.ravel(order)
     shown, rest = order[:MAX_TERMS], order[MAX_TERMS:]
-    factors = " + ".join(f"({fmt(left[k])}·{fmt(right[k])})" for k in shown)
-    products = " + ".join(fmt(left[k] * right[k]) for k in shown)
+    factors = [f"({fmt(left[k])}·{fmt(right[k])})" for k in shown]
+    products = [fmt(left[k] * right[k]) for k in shown]
     if rest.size:
-        factors += f" + … {rest.size} more"
-        products += f" + {fmt(np.sum(left[rest] * right[rest]))} (the other {rest.size})"
-    return f"{factors}<br>= {products}"
+        factors.append(f"… {rest.size} more")
+        products.append(f"{fmt(np.sum(left[rest] * right[rest]))} (the other {rest.size})")
+    return f"{lines(factors)}<br>= {lines(products)}"
+
+
+def lines(items) -> str:
+    return " +<br>".join(" + ".join(items[k:k + TERMS_PER_LINE]) for k in range(0, len(items), TERMS_PER_LINE))
 
 
 def largest_first(products) -> np.ndarray:
@@ -51,6 +57,14 @@ def row(label: str, text: str) -> str:
 def activation_row(frame) -> str:
     name = frame["activation"] or "identity"
     return row("z = h(a)", f"{name}({fmt(frame['a'])}) = {bold(frame['z'])}")
+
+
+def neuron_row(frame) -> str:
+    """sum, bias, a and z of one output cell or neuron on one line."""
+    name = frame["activation"] or "identity"
+    z = f"e^aⱼ / Σₖ e^aₖ = {bold(frame['z'])}" if name == "softmax" else f"{name}({fmt(frame['a'])}) = {bold(frame['z'])}"
+    return row("a = sum + b;  z = h(a)", f"a = {fmt(frame['sum'])} + {fmt(frame['bias'])} = {bold(frame['a'])};"
+                                        f"&nbsp;&nbsp; z = {z}")
 
 
 def channel_rows(frame, label, left_key, right_key) -> list[str]:
@@ -83,8 +97,7 @@ def conv_forward(f):
              f"cols {f['cols'][0]}…{f['cols'][-1]}")
     if f["padding_mask"].any():
         where += " (hatched cells are padding = 0)"
-    return [row("cell", where), *channel_rows(f, "Σ w·x", "kernel", "patch"), row("sum", fmt(f["sum"])),
-            row("a = sum + b", f"{fmt(f['sum'])} + {fmt(f['bias'])} = {bold(f['a'])}"), activation_row(f)]
+    return [row("cell", where), *channel_rows(f, "Σ w·x", "kernel", "patch"), neuron_row(f)]
 
 
 def maxpool_forward(f):
@@ -102,12 +115,9 @@ def avgpool_forward(f):
 
 
 def dense_forward(f):
-    rows = [row("neuron", str(f["position"][0])),
+    return [row("neuron", str(f["position"][0])),
             row("Σ w·x (largest first)", f"{terms(f['weights'], f['inputs'], f['order'])} = {fmt(f['sum'])}"),
-            row("a = sum + b", f"{fmt(f['sum'])} + {fmt(f['bias'])} = {bold(f['a'])}")]
-    if f["activation"] == "softmax":
-        return rows + [row("z = softmax(a)ⱼ", f"e^aⱼ / Σₖ e^aₖ = {bold(f['z'])}")]
-    return rows + [activation_row(f)]
+            neuron_row(f)]
 
 
 def flatten_forward(f):

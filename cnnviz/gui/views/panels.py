@@ -32,15 +32,31 @@ class ClickableImage(pg.ImageItem):
             self.cell_clicked.emit(row, col)
 
 
-def rect_item(color, width=3, z=10) -> QGraphicsRectItem:
-    item = QGraphicsRectItem()
-    pen = QPen(color)
-    pen.setWidthF(width)
-    pen.setCosmetic(True)  # width in screen pixels whatever the zoom
-    item.setPen(pen)
-    item.setZValue(z)
-    item.setVisible(False)
-    return item
+class Outline(QGraphicsRectItem):
+    """A highlight rectangle readable on any colour: a coloured line over a wider black one."""
+
+    def __init__(self, color, width=3.0, z=10):
+        super().__init__()
+        self.setPen(self._pen(QColor(0, 0, 0), width + 3))
+        self.line = QGraphicsRectItem(self)
+        self.line.setPen(self._pen(color, width))
+        self.setZValue(z)
+        self.setVisible(False)
+
+    @staticmethod
+    def _pen(color, width) -> QPen:
+        pen = QPen(color)
+        pen.setWidthF(width)
+        pen.setCosmetic(True)  # width in screen pixels whatever the zoom
+        return pen
+
+    def setRect(self, rect) -> None:
+        super().setRect(rect)
+        self.line.setRect(rect)
+
+
+def rect_item(color, width=3.0, z=10) -> Outline:
+    return Outline(color, width, z)
 
 
 class MapPanel:

@@ -1,0 +1,236 @@
+"""The single-image experiment panel: train on the current image towards a target class, step by step,
+and plot the target probability per iteration (points coloured by the predicted class) until the
+prediction flips. ``Undo`` puts back the weights from before the experiment."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt5.QtCore import QTimer, pyqtSignal
+from PyQt5.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QMessageBox, QPushButton,
+                             QSpinBox, QVBoxLayout, QWidget)
+
+from ..engine.optimizers import SGD
+from ..engine.trace import single_image_experiment
+from .worker import clone_optimizer
+
+PLAY_MS = 120
+LEAST_LIKELY = "least likely"
+
+
+def class_colour(k: int, classes: int):
+    return pg.intColor(k, hues=max(classes, 2))
+
+
+class ExperimentPanel(QWidget):
+    """Side panel for ``window`` (``model``, ``x``, ``label``, ``dataset``, ``refresh_trace``, signals
+    ``model_changed``/``sample_changed``). ``finished(record)`` gives the last iteration's dict."""
+
+    finished = pyqtSignal(object)
+
+    def __init__(self, window, parent=None):
+        super().__init__(parent)
+        self.window_ = window
+        self.iterator = None
+        self.records = []
+        self.saved = None        # (weights, optimizer) from before the experiment, for Undo
+        self._optimizer = None   # the model's own optimizer while the experiment's SGD is in use
+
+        self.image = pg.ImageItem(axisOrder="row-major")
+        view = pg.GraphicsLayoutWidget()
+        view.setFixedSize(110, 110)
+        box = view.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
+        box.addItem(self.image)
+        self.sample_label = QLabel()
+        self.sample_label.setWordWrap(True)
+        top = QHBoxLayout()
+        top.addWidget(view)
+        top.addWidget(self.sample_label, 1)
+
+        form = QFormLayout()
+        self.target_combo = QComboBox()
+        self.target_combo.setToolTip("The class to train the image towards")
+        self.train_combo = QComboBox()
+        self.train_combo.addItems(["all", "conv", "dense"])
+        self.train_combo.setToolTip("Which layers learn: the others are frozen for the experiment")
+        self.lr_spin = QDoubleSpinBox()
+        self.lr_spin.setRange(1e-5, 10.0)
+        self.lr_spin.setDecimals(5)
+        self.lr_spin.setStepType(QDoubleSpinBox.AdaptiveDecimalStepType)
+        self.lr_spin.setValue(0.001)
+        self.lr_spin.setToolTip("Learning rate of the plain SGD steps on this one image")
+        self.steps_spin = QSpinBox()
+        self.steps_spin.setRange(1, 10000)
+        self.steps_spin.setValue(200)
+        form.addRow("target class", self.target_combo)
+        form.addRow("layers that train", self.train_combo)
+        form.addRow("learning rate (SGD)", self.lr_spin)
+        form.addRow("at most steps", self.steps_spin)
+
+        self.step_button = QPushButton("Step")
+        self.step_button.clicked.connect(self.step)
+        self.play_button = QPushButton("Play")
+        self.play_button.clicked.connect(self.toggle_play)
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setToolTip("Put back the weights from before the experiment")
+        self.undo_button.clicked.connect(self.undo)
+        buttons = QHBoxLayout()
+        for button in (self.step_button, self.play_button, self.undo_button):
+            buttons.addWidget(button)
+
+        self.plot = pg.PlotWidget()
+        self.plot.setMinimumHeight(160)
+        item = self.plot.getPlotItem()
+        item.setLabel("bottom", "iteration")
+        item.setLabel("left", "P(target)")
+        item.setTitle("points coloured by the predicted class", size="9pt")
+        item.setYRange(0, 1)
+        item.showGrid(x=True, y=True, alpha=0.2)
+        self.curve = item.plot(pen=pg.mkPen((200, 200, 200), width=1))
+        self.points = pg.ScatterPlotItem(size=9, pen=None)
+        item.addItem(self.points)
+        self.legend = QLabel()
+        self.legend.setWordWrap(True)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+
+        column = QVBoxLayout(self)
+        column.setContentsMargins(2, 2, 2, 2)
+        column.addLayout(top)
+        column.addLayout(form)
+        column.addLayout(buttons)
+        column.addWidget(self.plot, 1)
+        column.addWidget(self.legend)
+        column.addWidget(self.status)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(PLAY_MS)
+        self.timer.timeout.connect(self.step)
+        window.model_changed.connect(self._model_changed)
+        window.sample_changed.connect(self._sample_changed)
+        self._model_changed()
+
+    # ------------------------------------------------------------------ following the window
+    def _class_names(self):
+        classes = self.window_.model.output_shape[-1]
+        names = getattr(self.window_.dataset, "class_names", None)
+        return list(names) if names and len(names) == classes else [str(k) for k in range(classes)]
+
+    def _model_changed(self) -> None:
+        self.end()
+        self.saved = None
+        self.undo_button.setEnabled(False)
+        self.target_combo.clear()
+        names = self._class_names()
+        self.target_combo.addItems([LEAST_LIKELY, *names])
+        self.legend.setText("predicted: " + " ".join(
+            f"<span style='color:{class_colour(k, len(names)).name()}'>&#9632;&nbsp;{name}</span>"
+            for k, name in enumerate(names)))
+        self._sample_changed()
+
+    def _sample_changed(self) -> None:
+        self.end()
+        x = np.asarray(self.window_.x, np.float32)
+        self.image.setImage(x[:, :, 0] if x.shape[2] != 3 else x, levels=(0, 1))
+        names = self._class_names()
+        self.sample_label.setText(f"{self.window_.description}\ntrue label {names[self.window_.label]}\n"
+                                  "Pick the image in the Input tab.")
+
+    # ------------------------------------------------------------------ running
+    @property
+    def running(self) -> bool:
+        return self.iterator is not None
+
+    def target(self):
+        """The chosen class id, or None for the least likely class."""
+        index = self.target_combo.currentIndex()
+        return None if index <= 0 else index - 1
+
+    def begin(self) -> bool:
+        training = getattr(self.window_, "training_panel", None)
+        if training is not None and training.state == "running":
+            QMessageBox.information(self, "Training is running", "Pause or stop training before the experiment.")
+            return False
+        model = self.window_.model
+        self._optimizer = model.optimizer
+        model.optimizer = SGD(learning_rate=self.lr_spin.value())
+        try:
+            self.iterator = single_image_experiment(model, self.window_.x, target=self.target(),
+                                                    train=self.train_combo.currentText(),
+                                                    max_steps=self.steps_spin.value())
+        except ValueError as error:
+            model.optimizer, self._optimizer = self._optimizer, None
+            QMessageBox.warning(self, "Cannot run the experiment", str(error))
+            return False
+        self.saved = (model.get_weights(), clone_optimizer(self._optimizer))
+        self.records = []
+        self.undo_button.setEnabled(True)
+        return True
+
+    def step(self) -> None:
+        """One iteration (the first shows the image before any training)."""
+        if not self.running and not self.begin():
+            self.timer.stop()
+            return
+        record = next(self.iterator, None)
+        if record is None:
+            self.end()
+            return
+        self.records.append(record)
+        self._draw()
+        names = self._class_names()
+        self.status.setText(f"iteration {record['iteration']}: P({names[record['target']]}) = "
+                            f"{record['target_probability']:.3f}, predicted {names[record['predicted']]}")
+        if record["flipped"] or record["iteration"] >= self.steps_spin.value():
+            self.end()
+
+    def toggle_play(self) -> None:
+        if self.timer.isActive():
+            self.timer.stop()
+        else:
+            self.timer.start()
+        self.play_button.setText("Pause" if self.timer.isActive() else "Play")
+
+    def end(self) -> None:
+        """Finish the experiment: trainable flags and the model's optimizer restored, views refreshed."""
+        self.timer.stop()
+        self.play_button.setText("Play")
+        if self.iterator is None:
+            return
+        self.iterator.close()
+        self.iterator = None
+        self.window_.model.optimizer, self._optimizer = self._optimizer, None
+        if self.records:
+            last = self.records[-1]
+            names = self._class_names()
+            if last["flipped"]:
+                self.status.setText(f"The prediction flipped to {names[last['target']]} after "
+                                    f"{last['iteration']} steps. Undo puts the weights back.")
+            else:
+                self.status.setText(f"Still {names[last['predicted']]} after {last['iteration']} steps "
+                                    f"(P(target) = {last['target_probability']:.3f}).")
+            self.window_.refresh_trace()
+            self.finished.emit(last)
+
+    def undo(self) -> None:
+        self.end()
+        if self.saved is None:
+            return
+        weights, optimizer = self.saved
+        self.window_.model.set_weights(weights)
+        self.window_.model.optimizer = optimizer
+        self.saved = None
+        self.undo_button.setEnabled(False)
+        self.window_.refresh_trace()
+        self.status.setText("Weights from before the experiment restored.")
+
+    def _draw(self) -> None:
+        iterations = [r["iteration"] for r in self.records]
+        probabilities = [r["target_probability"] for r in self.records]
+        classes = len(self.records[0]["probabilities"])
+        self.curve.setData(iterations, probabilities)
+        self.points.setData(iterations, probabilities,
+                            brush=[class_colour(r["predicted"], classes) for r in self.records],
+                            data=[r["predicted"] for r in self.records])
+
+    def shutdown(self) -> None:
+        self.end()

@@ -1,0 +1,219 @@
+"""File > Open weights / Save weights / Save weights as / Recent weights.
+
+Opening checks everything before it changes anything: a broken or hostile file (truncated, not an
+npz, wrong shapes, non-finite values, pickled objects) shows a message and leaves the model, the
+views and the plots as they were. A file whose stored architecture differs from the current model
+says which layers differ and offers to switch to the file's architecture. Keras ``.h5`` and PyTorch
+``.safetensors`` files go through ``cnnviz.engine.importers``. Saves are atomic (``engine.weights``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PyQt5.QtCore import QObject, QSettings
+from PyQt5.QtGui import QKeySequence
+from PyQt5.QtWidgets import QAction, QFileDialog, QMenu, QMessageBox
+
+from ..engine.model import Sequential
+from ..engine.weights import architecture_of, read_npz
+
+RECENT_KEY = "recent_weights"
+MAX_RECENT = 8
+OPEN_FILTER = "Weights (*.npz *.h5 *.hdf5 *.keras *.safetensors);;cnnviz weights (*.npz);;All files (*)"
+SAVE_FILTER = "cnnviz weights (*.npz)"
+
+
+def settings() -> QSettings:
+    """Where the recent-files list lives (tests point this at a temporary file)."""
+    return QSettings("cnnviz", "cnnviz")
+
+
+def recent_files() -> list[str]:
+    value = settings().value(RECENT_KEY, [])
+    if isinstance(value, str):  # QSettings gives a lone string for a one-item list
+        value = [value]
+    return [str(path) for path in value or []]
+
+
+def remember(path) -> list[str]:
+    """Put ``path`` first in the recent-files list (at most MAX_RECENT, no duplicates)."""
+    path = str(Path(path).resolve())
+    paths = [path, *(p for p in recent_files() if p != path)][:MAX_RECENT]
+    store = settings()
+    store.setValue(RECENT_KEY, paths)
+    store.sync()
+    return paths
+
+
+def _layer_config(layer) -> dict:
+    config = {"class": type(layer).__name__, **layer.get_config(), "output_shape": tuple(layer.output_shape)}
+    config.pop("trainable", None)
+    return config
+
+
+def architecture_differences(current: Sequential, other: Sequential) -> list[str]:
+    """Plain sentences naming each layer (and the input) where ``other`` differs from ``current``."""
+    lines = []
+    if tuple(current.input_shape) != tuple(other.input_shape):
+        lines.append(f"input: {tuple(current.input_shape)} now, {tuple(other.input_shape)} in the file")
+
+    def describe(layer):
+        return "nothing" if layer is None else f"{layer.name} ({layer.describe()}) → {tuple(layer.output_shape)}"
+
+    for index in range(max(len(current.layers), len(other.layers))):
+        mine = current.layers[index] if index < len(current.layers) else None
+        theirs = other.layers[index] if index < len(other.layers) else None
+        if mine is None or theirs is None or _layer_config(mine) != _layer_config(theirs):
+            lines.append(f"layer {index + 1}: {describe(mine)} now, {describe(theirs)} in the file")
+    return lines
+
+
+def _read_npz_model(path, current: Sequential):
+    """(arrays, model built from the stored architecture or None); ValueError for a bad file."""
+    arrays = read_npz(path)
+    stored = architecture_of(arrays)
+    if stored is None:
+        return arrays, None
+    try:
+        model = Sequential.from_config(stored, seed=current.seed)
+        model.set_weights(arrays)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+    return arrays, model
+
+
+class WeightsFiles(QObject):
+    """The weights entries of ``window.file_menu``; ``path`` is the file last opened or saved."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.path = None
+        menu = window.file_menu
+        before = getattr(window, "quit_action", None)
+        self.open_action = self._action("Open weights…", "Ctrl+Shift+O", self.open_dialog)
+        self.save_action = self._action("Save weights", "Ctrl+S", self.save)
+        self.save_as_action = self._action("Save weights as…", "Ctrl+Shift+S", self.save_as)
+        self.recent_menu = QMenu("Recent weights", window)
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        for action in (self.open_action, self.save_action, self.save_as_action):
+            menu.insertAction(before, action)
+        menu.insertMenu(before, self.recent_menu)
+        menu.insertSeparator(before)
+
+    def _action(self, text, shortcut, slot) -> QAction:
+        action = QAction(text, self.window)
+        action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(lambda _=False: slot())
+        self.window.addAction(action)
+        return action
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in recent_files():
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.setData(path)
+            action.triggered.connect(lambda _=False, p=path: self.open(p))
+        self.recent_menu.setEnabled(True)
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    def _folder(self) -> str:
+        return str(Path(self.path).parent) if self.path else str(Path.cwd())
+
+    def _error(self, title: str, message: str) -> None:
+        QMessageBox.warning(self.window, title, message)
+
+    def _training_running(self) -> bool:
+        panel = getattr(self.window, "training_panel", None)
+        return panel is not None and panel.state == "running"
+
+    # ------------------------------------------------------------------ opening
+    def open_dialog(self) -> bool:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open weights", self._folder(), OPEN_FILTER)
+        return self.open(path) if path else False
+
+    def open(self, path) -> bool:
+        """Load weights into the current model (or, if the user agrees, switch to the file's
+        architecture). True if something was loaded; on any problem a message and no change."""
+        path = Path(path)
+        if self._training_running():
+            self._error("Training is running", "Pause or stop training before opening weights.")
+            return False
+        window = self.window
+        current = window.model
+        try:
+            if path.suffix.lower() == ".npz":
+                arrays, file_model = _read_npz_model(path, current)
+                differences = [] if file_model is None else architecture_differences(current, file_model)
+                if not differences:
+                    try:
+                        current.set_weights(arrays)
+                    except ValueError as error:
+                        raise ValueError(f"{path}: {error}") from None
+            else:
+                file_model, differences = self._import(path, current)
+        except ValueError as error:
+            self._error("Cannot open weights", f"{error}\n\nNothing was changed.")
+            return False
+        if differences:
+            question = (f"{path.name} was saved from a different architecture:\n\n• " + "\n• ".join(differences)
+                        + "\n\nSwitch to the file's architecture (with its weights)?")
+            answer = QMessageBox.question(window, "Different architecture", question,
+                                          QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+            if answer != QMessageBox.Yes:
+                return False
+            window.set_model(file_model)
+        else:
+            if current.optimizer is not None:
+                current.optimizer.reset()  # momentum of other weights would be meaningless
+            window.refresh_trace()
+        self.path = str(path)
+        remember(path)
+        window.statusBar().showMessage(f"Opened weights {path}", 5000)
+        return True
+
+    @staticmethod
+    def _import(path, current):
+        """Keras/PyTorch weights: into the current model if they fit (returns (None, [])), else a
+        model with the file's own architecture and its differences (Keras files that store one)."""
+        from ..engine.importers import import_weights
+
+        try:
+            import_weights(current, path)
+            return None, []
+        except ValueError as fit_error:
+            try:
+                file_model = import_weights(None, path, seed=current.seed)
+            except ValueError:
+                raise fit_error from None
+            return file_model, architecture_differences(current, file_model) or ["the weights do not fit"]
+
+    # ------------------------------------------------------------------ saving
+    def save(self) -> bool:
+        if self.path is None or Path(self.path).suffix.lower() != ".npz":
+            return self.save_as()
+        return self.save_to(self.path)
+
+    def save_as(self) -> bool:
+        suggestion = self.path if self.path and self.path.endswith(".npz") else \
+            str(Path(self._folder()) / f"{self.window.model.name}.npz")
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save weights as", suggestion, SAVE_FILTER)
+        if not path:
+            return False
+        if Path(path).suffix.lower() != ".npz":
+            path += ".npz"
+        return self.save_to(path)
+
+    def save_to(self, path) -> bool:
+        """Write the current weights and architecture atomically (a temporary file, then a rename)."""
+        try:
+            self.window.training_panel.save_weights(path)
+        except (OSError, ValueError) as error:
+            self._error("Cannot save weights", f"{path}: {error}")
+            return False
+        self.path = str(path)
+        remember(path)
+        self.window.statusBar().showMessage(f"Saved weights to {path}", 5000)
+        return True
