@@ -237,7 +237,10 @@ def evaluate(args, stream=None) -> dict:
 
 
 def summary(args) -> dict:
-    model = model_with_weights(args.model, args.weights, args.seed) if args.weights else build_model(args.model, args.seed)
+    if args.weights:
+        model = model_with_weights(args.model, args.weights, args.seed)
+    else:
+        model = build_model(args.model, args.seed)
     return {"summary": model.summary(), "params": model.count_params(), "config": model.get_config()}
 
 
@@ -260,7 +263,8 @@ def make_parser() -> argparse.ArgumentParser:
         sub.add_argument("--test-samples", type=int, metavar="N", help="use only the first N test images")
         sub.add_argument("--test-fraction", type=float, default=0.2,
                          help="share of each class held out when the data has no test part (0.2)")
-        sub.add_argument("--image-size", type=int, default=28, metavar="N", help="image size of the synthetic sets, 8-28 (28)")
+        sub.add_argument("--image-size", type=int, default=28, metavar="N",
+                         help="image size of the synthetic sets, 8-28 (28)")
 
     model_help = f"a preset {list(PRESETS)} or a JSON architecture file"
     sub = commands.add_parser("train", help="train a model (the default command)")

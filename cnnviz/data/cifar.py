@@ -149,7 +149,9 @@ def read_pickled_data(path) -> object:
                 raise ValueError(f"{where}: unsupported pickle content (opcode {name})")
     except ValueError as error:
         message = str(error)
-        raise ValueError(message if message.startswith(where) else f"{where}: not a readable pickle ({message})") from None
+        if not message.startswith(where):
+            message = f"{where}: not a readable pickle ({message})"
+        raise ValueError(message) from None
     except (IndexError, KeyError, TypeError, AttributeError) as error:
         raise ValueError(f"{where}: malformed or truncated pickle ({type(error).__name__}: {error})") from None
     raise ValueError(f"{where}: truncated pickle (no STOP)")

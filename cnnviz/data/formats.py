@@ -73,7 +73,8 @@ def read_idx_folder(folder) -> tuple[dict[str, np.ndarray], list[str]]:
     if "fashion" in str(folder.resolve()).lower():
         names = list(FASHION_CLASSES)
     else:
-        names = [str(k) for k in range(max(int(arrays["y_train"].max(initial=0)), int(arrays["y_test"].max(initial=0))) + 1)]
+        highest = max(int(arrays["y_train"].max(initial=0)), int(arrays["y_test"].max(initial=0)))
+        names = [str(k) for k in range(highest + 1)]
     return arrays, names
 
 

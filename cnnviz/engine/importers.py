@@ -1,6 +1,7 @@
 """Open weights trained elsewhere: Keras HDF5 (``.h5``; also Keras 3 ``.keras`` archives) and
-PyTorch ``state_dict``s saved as ``.safetensors``. Needs the optional extras (``pip install cnnviz[import]``: h5py, safetensors),
-imported only when a file is opened. Never unpickles: ``.pt``/``.pth`` files are refused.
+PyTorch ``state_dict``s saved as ``.safetensors``. Needs the optional extras
+(``pip install cnnviz[import]``: h5py, safetensors), imported only when a file is opened.
+Never unpickles: ``.pt``/``.pth`` files are refused.
 
 ``import_weights(model, path)`` is the one entry point. Layers with parameters are matched in
 order; layouts are converted so that predictions match the source framework:
@@ -175,7 +176,8 @@ def _keras_layer_names(config) -> list[str]:
 def _keras_config_to_cnnviz(config, path) -> dict:
     """A Keras Sequential ``model_config`` -> a cnnviz ``Sequential.get_config`` dict."""
     if config.get("class_name") != "Sequential":
-        raise ValueError(f"{path}: the Keras model is a {config.get('class_name')}; only Sequential models are supported")
+        raise ValueError(f"{path}: the Keras model is a {config.get('class_name')}; "
+                         "only Sequential models are supported")
     body = config.get("config", {})
     keras_layers = body.get("layers", []) if isinstance(body, dict) else body
     input_shape, layers = None, []

@@ -45,7 +45,8 @@ def test_train_is_the_default_command_and_reproducible_by_seed(tmp_path, capsys)
     for name in ("a", "b"):
         assert run(capsys, "--model", "lecture", *SMALL, "--epochs", "1", "--seed", "3", "--quiet",
                    "--out", str(tmp_path / f"{name}.npz"))[0] == 0
-    run(capsys, "--model", "lecture", *SMALL, "--epochs", "1", "--seed", "4", "--quiet", "--out", str(tmp_path / "c.npz"))
+    run(capsys, "--model", "lecture", *SMALL, "--epochs", "1", "--seed", "4", "--quiet",
+        "--out", str(tmp_path / "c.npz"))
     a, b, c = (read_npz(tmp_path / f"{name}.npz") for name in "abc")
     assert all(np.array_equal(a[k], b[k]) for k in a)
     assert not np.array_equal(a["conv2d_1/kernel"], c["conv2d_1/kernel"])
@@ -137,7 +138,8 @@ def test_evaluate_imports_safetensors_and_keras_files(tmp_path, capsys):
             group = f.create_group(name.decode())
             mine = ours.get(name.decode())
             keys = ["kernel", "bias"] if mine else []
-            group.attrs["weight_names"] = np.array([f"{name.decode()}/{k}:0".encode() for k in keys]) if keys else np.array([])
+            weight_names = [f"{name.decode()}/{k}:0".encode() for k in keys]
+            group.attrs["weight_names"] = np.array(weight_names) if keys else np.array([])
             for key in keys:
                 group.create_dataset(f"{name.decode()}/{key}:0", data=weights[f"{mine}/{key}"])
     code, out, err = run(capsys, "evaluate", "--model", "lecture", "--weights", str(tmp_path / "w.h5"), *SMALL)

@@ -94,7 +94,10 @@ def test_synthetic_classes_look_like_their_names():
         # A vertical edge changes across columns and hardly down the rows; a horizontal one the other way.
         change_across_columns = np.abs(np.diff(image, axis=1)).max(axis=1).mean()
         change_down_rows = np.abs(np.diff(image, axis=0)).max(axis=0).mean()
-        assert (change_across_columns > 2 * change_down_rows) if label == 0 else (change_down_rows > 2 * change_across_columns)
+        if label == 0:
+            assert change_across_columns > 2 * change_down_rows
+        else:
+            assert change_down_rows > 2 * change_across_columns
     assert {image[0, 0] > image[-1, -1] for image in edges.x_train[..., 0]} == {True, False}  # both polarities
     crosses = synthetic("crosses", size=16, n_train=40, n_test=1, seed=0)
     for image, label in zip(crosses.x_train[..., 0], crosses.y_train):

@@ -219,7 +219,8 @@ def test_keras_mismatch_names_the_layer_and_shapes_and_leaves_the_model_alone(tm
     write_keras_h5(tmp_path / "bad.h5", weights)
     model = load_preset("lecture")
     before = model.get_weights()
-    with pytest.raises(ValueError, match=r"bad.h5: Keras layer conv2d_1 kernel has shape \(5, 5, 4, 8\).* layer conv2d_2 "
+    with pytest.raises(ValueError, match=r"bad.h5: Keras layer conv2d_1 kernel has shape \(5, 5, 4, 8\)"
+                                         r".* layer conv2d_2 "
                                          r".*expects \(3, 3, 4, 8\)"):
         import_weights(model, tmp_path / "bad.h5")
     assert all(np.array_equal(before[k], v) for k, v in model.get_weights().items())
@@ -231,7 +232,8 @@ def test_keras_unsupported_layer_and_unreadable_file(tmp_path):
     config = keras_model_config((8, 8, 1), [keras_layer("Conv2D", "conv2d", filters=2, kernel_size=[3, 3]),
                                             {"class_name": "BatchNormalization", "config": {"name": "bn"}}])
     write_keras_h5(tmp_path / "bn.h5", [("conv2d", []), ("bn", [])], config)
-    with pytest.raises(ValueError, match=r"bn.h5: Keras layer bn \(BatchNormalization\): this layer type is not supported"):
+    with pytest.raises(ValueError, match=r"bn.h5: Keras layer bn \(BatchNormalization\): "
+                                         r"this layer type is not supported"):
         import_weights(None, tmp_path / "bn.h5")
     (tmp_path / "junk.h5").write_bytes(b"not hdf5")
     with pytest.raises(ValueError, match="junk.h5: not a readable HDF5 file"):
