@@ -71,10 +71,11 @@ def main(argv=None) -> int:
     slowest = max(per_kind, key=lambda kind: np.mean(per_kind[kind]))
     print(f"window {width}x{height}, {len(positions)} frames over {trace.total_frames} "
           f"({len(trace.steps)} steps, every frame kind)")
-    print(f"rendered: {fps:.1f} frames per second ({elapsed / len(positions) * 1e3:.1f} ms per frame; target >= 30 fps)")
+    print(f"rendered: {fps:.1f} frames per second ({elapsed / len(positions) * 1e3:.1f} ms per frame; "
+          "target >= 30 fps)")
     print(f"slowest kind: {slowest} ({np.mean(per_kind[slowest]) * 1e3:.1f} ms per frame)")
-    print(f"reference, fetching the same frames from the trace only: {reference / len(positions) * 1e3:.3f} ms per frame "
-          f"(drawing is {elapsed / max(reference, 1e-9):.0f}x that)")
+    print(f"reference, fetching the same frames from the trace only: {reference / len(positions) * 1e3:.3f} ms "
+          f"per frame (drawing is {elapsed / max(reference, 1e-9):.0f}x that)")
     window.close()
     return 0
 

@@ -96,7 +96,8 @@ class BackwardView(View):
         (i,) = frame["position"]
         self.left.set_signed(True)
         self.left.set_title(f"δ of {record.name}")
-        self.left.set_image(wrapped(frame["deltas"], frame["deltas"].size), self._levels(("delta", record.index), record.delta))
+        deltas = frame["deltas"]
+        self.left.set_image(wrapped(deltas, deltas.size), self._levels(("delta", record.index), record.delta))
         self.middle.set_title(f"W[{i}, :]  (Wᵀδ at input {i} = {fmt(frame['sum'])})")
         self.middle.set_image(wrapped(frame["weights"], frame["weights"].size),
                               self._levels(("kernel", record.index), record.params["kernel"]))

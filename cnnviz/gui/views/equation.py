@@ -62,7 +62,10 @@ def activation_row(frame) -> str:
 def neuron_row(frame) -> str:
     """sum, bias, a and z of one output cell or neuron on one line."""
     name = frame["activation"] or "identity"
-    z = f"e^aⱼ / Σₖ e^aₖ = {bold(frame['z'])}" if name == "softmax" else f"{name}({fmt(frame['a'])}) = {bold(frame['z'])}"
+    if name == "softmax":
+        z = f"e^aⱼ / Σₖ e^aₖ = {bold(frame['z'])}"
+    else:
+        z = f"{name}({fmt(frame['a'])}) = {bold(frame['z'])}"
     return row("a = sum + b;  z = h(a)", f"a = {fmt(frame['sum'])} + {fmt(frame['bias'])} = {bold(frame['a'])};"
                                         f"&nbsp;&nbsp; z = {z}")
 

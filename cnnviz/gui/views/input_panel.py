@@ -151,7 +151,8 @@ class InputPanel(QWidget):
         self.sample_chosen.emit(x, self.label_combo.currentIndex(), "drawing")
 
     def open_image_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open an image", "", "Images (*.png *.jpg *.jpeg *.bmp);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open an image", "",
+                                              "Images (*.png *.jpg *.jpeg *.bmp);;All files (*)")
         if path:
             self.open_image(path)
 

@@ -69,4 +69,5 @@ class NetworkStrip(QWidget):
         for button in [*self.buttons, self.loss_button]:
             lit = button is current
             button.setChecked(lit)
-            button.setStyleSheet(f"QToolButton {{ background: {colour}; color: white; font-weight: bold; }}" if lit else "")
+            style = f"QToolButton {{ background: {colour}; color: white; font-weight: bold; }}"
+            button.setStyleSheet(style if lit else "")

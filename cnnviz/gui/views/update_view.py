@@ -58,8 +58,8 @@ class UpdateView(View):
         self.weights.set_image(slices["param"], shared)
         self.grad.set_title(f"g = {fmt(frame['grad'])}")
         self.grad.set_image(slices["grad"], self._levels((record.index, key, "g"), arrays["grad"]))
-        rule = f"−η·g, η = {fmt(frame['learning_rate'])}" if frame["optimizer"] == "sgd" and not frame["state_before"] \
-            else f"{frame['optimizer']} step"
+        plain_sgd = frame["optimizer"] == "sgd" and not frame["state_after"]
+        rule = f"−η·g, η = {fmt(frame['learning_rate'])}" if plain_sgd else f"{frame['optimizer']} step"
         self.change.set_title(f"change ({rule}) = {fmt(frame['change'])}")
         self.change.set_image(slices["step"], self._levels((record.index, key, "step"), arrays["step"]))
         self.after.set_title(f"W′ = {fmt(frame['param_after'])}")
