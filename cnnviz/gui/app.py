@@ -85,6 +85,7 @@ def main(argv=None) -> int:
     from PyQt5.QtWidgets import QApplication
 
     from .main_window import MainWindow
+    from .training_panel import install as install_training
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     dataset = load_default_dataset()
@@ -97,6 +98,7 @@ def main(argv=None) -> int:
             return 2
         sample = (dataset.x_test[args.sample], int(dataset.y_test[args.sample]), f"test sample {args.sample}")
     window = MainWindow(model, dataset, sample=sample)
+    install_training(window)  # Training and Experiment tabs, weights files, Model menu
     if dataset is not None:
         window.input_panel.show_index(args.sample)
     window.resize(width, height)
