@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5.QtCore import QTimer, pyqtSignal
+from PyQt5.QtCore import QSize, QTimer, pyqtSignal
 from PyQt5.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QMessageBox, QPushButton,
                              QSpinBox, QVBoxLayout, QWidget)
 
@@ -78,6 +78,7 @@ class ExperimentPanel(QWidget):
             buttons.addWidget(button)
 
         self.plot = pg.PlotWidget()
+        self.plot.sizeHint = lambda: QSize(320, 200)
         self.plot.setMinimumHeight(160)
         item = self.plot.getPlotItem()
         item.setLabel("bottom", "iteration")

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5.QtCore import QEvent, QObject, Qt, QThread, QTimer, pyqtSignal
-from PyQt5.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox,
-                             QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PyQt5.QtCore import QEvent, QObject, QSize, Qt, QThread, QTimer, pyqtSignal
+from PyQt5.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox,
+                             QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
 from .worker import OPTIMIZER_NAMES, Hyperparameters, TrainingWorker
 
@@ -39,7 +39,7 @@ class MetricPlot(pg.PlotWidget):
 
     def __init__(self, metric: str, parent=None):
         super().__init__(parent)
-        self.setMinimumHeight(140)
+        self.setMinimumHeight(130)
         item = self.getPlotItem()
         item.setLabel("bottom", "epoch")
         item.setLabel("left", metric)
@@ -53,6 +53,9 @@ class MetricPlot(pg.PlotWidget):
         self.smooth = item.plot(pen=pg.mkPen(TRAIN_SMOOTH, width=2), name="training (smoothed)")
         self.validation = item.plot(pen=pg.mkPen(VALIDATION, width=2), symbol="o", symbolSize=7,
                                     symbolBrush=VALIDATION, name="validation (epoch)")
+
+    def sizeHint(self):
+        return QSize(320, 160)  # modest, so the side area's scrolling layout gives the plots what is left
 
 
 class TrainingPanel(QWidget):
@@ -74,7 +77,9 @@ class TrainingPanel(QWidget):
         self.clear_history()
 
         settings = QGroupBox("Hyperparameters")
-        form = QFormLayout(settings)
+        grid = QGridLayout(settings)
+        grid.setContentsMargins(4, 4, 4, 4)
+        grid.setVerticalSpacing(2)
         defaults = Hyperparameters()
         self.optimizer_combo = QComboBox()
         self.optimizer_combo.addItems(OPTIMIZER_NAMES)
@@ -91,10 +96,14 @@ class TrainingPanel(QWidget):
         self.lr_decay_spin = self._double(0.0, 1.0, 4, defaults.lr_decay,
                                           "Learning rate of epoch e = learning rate × decay^e (1 = no decay)")
         for label, widget in (("optimizer", self.optimizer_combo), ("learning rate", self.lr_spin),
-                              ("momentum", self.momentum_spin), ("batch size", self.batch_spin),
+                              ("momentum", self.momentum_spin), ("batch", self.batch_spin),
                               ("epochs", self.epochs_spin), ("weight decay", self.decay_spin),
-                              ("lr decay / epoch", self.lr_decay_spin)):
-            form.addRow(label, widget)
+                              ("lr decay", self.lr_decay_spin)):
+            row, col = divmod(grid.count() // 2, 2)
+            grid.addWidget(QLabel(label), row, 2 * col)
+            grid.addWidget(widget, row, 2 * col + 1)
+            widget.setMinimumWidth(70)
+            widget.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
         self.optimizer_combo.currentTextChanged.connect(self._settings_edited)
         for spin in (self.lr_spin, self.momentum_spin, self.batch_spin, self.epochs_spin, self.decay_spin,
                      self.lr_decay_spin):
@@ -385,9 +394,20 @@ class _CloseGuard(QObject):
 def _widen_side_area(window, width: int = 440) -> None:
     """Plots need room: the side area grows (never shrinks) while the Training or Experiment tab shows."""
     dock = getattr(window, "side_dock", None)
-    if dock is not None and dock.width() < width and window.side_tabs.currentWidget() in (
+    shown = window.side_tabs.currentWidget()
+    if dock is not None and dock.width() < width and getattr(shown, "widget", lambda: None)() in (
             window.training_panel, window.experiment_panel):
         window.resizeDocks([dock], [width], Qt.Horizontal)
+
+
+def _scrolled(widget) -> QScrollArea:
+    """The side area keeps any window size possible: a tall panel scrolls instead."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+    area.setFrameShape(QScrollArea.NoFrame)
+    return area
 
 
 def install(window) -> None:
@@ -396,9 +416,9 @@ def install(window) -> None:
     from .experiment_panel import ExperimentPanel
 
     window.training_panel = TrainingPanel(window)
-    window.add_panel(window.training_panel, "Training")
+    window.add_panel(_scrolled(window.training_panel), "Training")
     window.experiment_panel = ExperimentPanel(window)
-    window.add_panel(window.experiment_panel, "Experiment")
+    window.add_panel(_scrolled(window.experiment_panel), "Experiment")
     window.weights_io = weights_io.WeightsFiles(window)
     model_builder.install(window)
     window.side_tabs.currentChanged.connect(lambda _: _widen_side_area(window))
