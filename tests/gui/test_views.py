@@ -211,3 +211,43 @@ def test_forward_n_then_back_n_restores_the_display(qtbot, window):
     assert window.controller.cursor.position == 4700
     assert after[0] == before[0] and after[2] == before[2]
     assert after[1] == before[1], "the rendered window is pixel for pixel the same"
+
+
+def test_hovering_over_an_output_cell_while_paused_shows_it(qtbot, window):
+    view = window.views["conv"]
+    window.controller.jump(0, 0)
+    qtbot.wait(50)
+    point = view.graphics.mapFromScene(view.output.image.mapToScene(QPointF(3.5, 9.5)))  # col 3, row 9
+    qtbot.mouseMove(view.graphics.viewport(), pos=point)
+    qtbot.waitUntil(lambda: window.controller.cursor.frame == 9 * 26 + 3, timeout=2000)
+    window.controller.set_fps(1)
+    window.controller.play()
+    other = view.graphics.mapFromScene(view.output.image.mapToScene(QPointF(12.5, 2.5)))
+    qtbot.mouseMove(view.graphics.viewport(), pos=other)
+    qtbot.wait(100)
+    assert window.controller.cursor.frame == 9 * 26 + 3, "no jumping under the mouse while playing"
+    window.controller.pause()
+    qtbot.mouseMove(view.graphics.viewport(), pos=point)
+    qtbot.wait(50)  # pyqtgraph limits the rate of mouse moves it handles
+    qtbot.mouseMove(view.graphics.viewport(), pos=other)
+    qtbot.waitUntil(lambda: window.controller.cursor.frame == 2 * 26 + 12, timeout=2000)
+
+
+def test_clicking_a_layer_in_the_strip_focuses_it(qtbot, window):
+    qtbot.mouseClick(window.strip.buttons[2], Qt.LeftButton)
+    step = window.controller.step
+    assert (step.layer_index, step.phase, window.controller.cursor.frame) == (2, "forward", 0)
+    assert window.strip.buttons[2].isChecked() and not window.strip.buttons[0].isChecked()
+    window.controller.jump(next(s.index for s in window.trace.steps if s.phase == "backward"))
+    qtbot.mouseClick(window.strip.buttons[0], Qt.LeftButton)
+    assert (window.controller.step.layer_index, window.controller.step.phase) == (0, "backward")
+    qtbot.mouseClick(window.strip.loss_button, Qt.LeftButton)
+    assert window.controller.step.phase == "loss"
+
+
+def test_the_slider_moves_the_cursor_and_follows_it(window):
+    window.slider.setValue(5000)
+    assert window.controller.cursor.position == 5000
+    assert "5001/" in window.position_label.text()
+    window.controller.jump(0, 7)
+    assert window.slider.value() == 7

@@ -23,6 +23,7 @@ class ConvView(View):
         for column, stretch in ((0, 4), (2, 3), (4, 4)):
             self.layout_.layout.setColumnStretchFactor(column, stretch)
         self.output.image.cell_clicked.connect(self._output_clicked)
+        self.output.image.cell_hovered.connect(self._output_hovered)
         self.levels = {}
         self.last = None
 
@@ -65,6 +66,11 @@ class ConvView(View):
         if self.last is not None:
             self.show_frame(*self.last)
 
+    def _output_hovered(self, row: int, col: int) -> None:
+        """While paused, hovering over the output shows how the cell under the mouse was computed."""
+        if self.controller is not None and not self.controller.playing:
+            self._output_clicked(row, col)
+
     def _output_clicked(self, row: int, col: int) -> None:
         """Jump to the frame that computes the clicked output cell of the channel shown."""
         if self.last is None or self.controller is None:
@@ -73,4 +79,6 @@ class ConvView(View):
         if frame["kind"] != "conv_forward":
             return
         c_out = frame["out_index"][2]
-        self.controller.jump(step.index, int(np.ravel_multi_index((c_out, row, col), step.frame_grid)))
+        target = int(np.ravel_multi_index((c_out, row, col), step.frame_grid))
+        if target != frame["index"]:
+            self.controller.jump(step.index, target)

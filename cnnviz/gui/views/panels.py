@@ -18,18 +18,27 @@ MAX_NUMBERS = 49                    # cells with their value written on them (7x
 
 
 class ClickableImage(pg.ImageItem):
-    """An ImageItem that reports the (row, col) of a click in array coordinates."""
+    """An ImageItem that reports the (row, col) in array coordinates of a click or of the cell under the mouse."""
 
     cell_clicked = pyqtSignal(int, int)
+    cell_hovered = pyqtSignal(int, int)
+
+    def _cell(self, point):
+        row, col = int(np.floor(point.y())), int(np.floor(point.x()))
+        if self.image is not None and 0 <= row < self.image.shape[0] and 0 <= col < self.image.shape[1]:
+            return row, col
+        return None
 
     def mouseClickEvent(self, event):
-        if event.button() != Qt.LeftButton or self.image is None:
-            return
-        point = event.pos()
-        row, col = int(np.floor(point.y())), int(np.floor(point.x()))
-        if 0 <= row < self.image.shape[0] and 0 <= col < self.image.shape[1]:
+        cell = self._cell(event.pos()) if event.button() == Qt.LeftButton else None
+        if cell is not None:
             event.accept()
-            self.cell_clicked.emit(row, col)
+            self.cell_clicked.emit(*cell)
+
+    def hoverEvent(self, event):
+        cell = None if event.isExit() else self._cell(event.pos())
+        if cell is not None:
+            self.cell_hovered.emit(*cell)
 
 
 class Outline(QGraphicsRectItem):
