@@ -103,8 +103,8 @@ class MainWindow(QMainWindow):
         splitter = QSplitter(Qt.Vertical)
         splitter.addWidget(self.tabs)
         splitter.addWidget(self.equation)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 1)  # a larger window gives its extra height to the pictures
+        splitter.setStretchFactor(1, 0)
         splitter.setSizes([430, 230])
 
         central = QWidget()

@@ -79,3 +79,24 @@ def test_a_model_with_another_input_size_gets_the_sample_resized(qtbot, tmp_path
     window.input_panel.use_drawing()
     assert messages and "label 7" in messages[0]
     assert (window.trace.x == x_before).all()
+
+
+def test_weights_and_sample_arguments(tmp_path, monkeypatch):
+    """--weights loads that file into the model; --sample picks the test digit; --view shows that view."""
+    from cnnviz.gui import main_window
+
+    model = app.load_model("lecture", None, seed=5)
+    path = tmp_path / "mine.npz"
+    model.save_weights(path)
+    shown = []
+    original = main_window.MainWindow.show_view
+    monkeypatch.setattr(main_window.MainWindow, "show_view",
+                        lambda self, name: (shown.append(self), original(self, name)))
+    assert app.main(["--weights", str(path), "--sample", "12", "--view", "update",
+                     "--screenshot", str(tmp_path / "shot.png")]) == 0
+    window = shown[0]
+    kernel = window.model.layers[0].params["kernel"]
+    assert (kernel == model.layers[0].params["kernel"]).all()
+    assert (window.trace.x[0] == window.dataset.x_test[12]).all()
+    assert window.tabs.currentWidget() is window.views["update"] and window.input_panel.index_spin.value() == 12
+    assert app.main(["--sample", "100000", "--screenshot", str(tmp_path / "x.png")]) == 2
