@@ -1,0 +1,262 @@
+"""Training in the app: the worker thread, start/pause/resume/stop, live plots, settings between
+epochs, a non-finite loss, and closing the window while training."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from PyQt5.QtCore import QTimer
+from PyQt5.QtWidgets import QMessageBox
+
+from cnnviz.data import synthetic
+from cnnviz.engine.layers import Conv2D, Dense, Flatten, Input, MaxPooling2D
+from cnnviz.engine.model import Sequential
+from cnnviz.gui import weights_io
+from cnnviz.gui.main_window import MainWindow
+from cnnviz.gui.training_panel import install
+
+WAIT_MS = 20000
+
+
+def tiny_model(filters=2, seed=0, name="tiny"):
+    """8x8x1 -> Conv2D(filters 3x3 relu) -> MaxPool 2 -> Flatten -> Dense 2 softmax."""
+    return Sequential([Input(input_shape=(8, 8, 1)), Conv2D(filters, (3, 3), activation="relu"), MaxPooling2D(2),
+                       Flatten(), Dense(2, activation="softmax")], seed=seed, name=name)
+
+
+def tiny_window(qtbot, model=None, dataset=None):
+    """A real MainWindow with the training side installed, on 8x8 'bars' images (2 classes)."""
+    dataset = dataset or synthetic("bars", size=8, n_train=96, n_test=32, seed=0)
+    window = MainWindow(model or tiny_model(), dataset)
+    install(window)
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+@pytest.fixture(autouse=True)
+def temporary_settings(tmp_path, monkeypatch):
+    """Recent files go to a temporary ini file, never the user's settings."""
+    from PyQt5.QtCore import QSettings
+
+    monkeypatch.setattr(weights_io, "settings", lambda: QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+
+
+@pytest.fixture
+def messages(monkeypatch):
+    """Every QMessageBox.warning/information shown, as (title, text); nothing modal opens."""
+    shown = []
+    for kind in ("warning", "information", "critical"):
+        monkeypatch.setattr(QMessageBox, kind, staticmethod(lambda parent, title, text, *a, **k: shown.append(
+            (title, text)) or QMessageBox.Ok))
+    return shown
+
+
+def configure(panel, optimizer="sgd", lr=0.05, momentum=0.0, batch=16, epochs=3):
+    panel.optimizer_combo.setCurrentText(optimizer)
+    panel.lr_spin.setValue(lr)
+    panel.momentum_spin.setValue(momentum)
+    panel.batch_spin.setValue(batch)
+    panel.epochs_spin.setValue(epochs)
+
+
+def wait_idle(qtbot, panel):
+    qtbot.waitUntil(lambda: panel.state == "idle", timeout=WAIT_MS)
+
+
+def test_training_reports_epochs_fills_the_plots_and_updates_the_live_model(qtbot):
+    window = tiny_window(qtbot)
+    panel = window.training_panel
+    configure(panel, epochs=3)
+    before = window.model.get_weights()
+    assert panel.start()
+    epochs = []
+    panel.worker.epoch_done.connect(epochs.append)
+    with qtbot.waitSignal(panel.state_changed, timeout=WAIT_MS, check_params_cb=lambda s: s == "idle"):
+        pass
+    assert [e["epoch"] for e in epochs] == [0, 1, 2]
+    assert all(np.isfinite(e["val_loss"]) and 0 <= e["val_accuracy"] <= 1 for e in epochs)
+    batches = 3 * 96 // 16
+    x, loss = panel.loss_plot.raw.getData()
+    assert len(x) == batches and np.all(np.diff(x) > 0) and x[-1] == pytest.approx(3.0)
+    assert len(panel.loss_plot.smooth.getData()[1]) == batches
+    assert len(panel.accuracy_plot.raw.getData()[1]) == batches
+    val_x, val_loss = panel.loss_plot.validation.getData()
+    assert list(val_x) == [1, 2, 3] and list(val_loss) == pytest.approx([e["val_loss"] for e in epochs])
+    assert panel.loss_plot.plotItem.legend is not None
+    assert panel.loss_plot.plotItem.getAxis("bottom").labelText == "epoch"
+    assert "epoch 3/3" in panel.progress.format() and "samples/s" in panel.speed.text()
+    after = window.model.get_weights()
+    assert any(not np.array_equal(before[k], after[k]) for k in before), "the live model got the trained weights"
+    kernel = window.model.layers[0].params["kernel"]
+    assert np.array_equal(window.trace.records[0].layer.params["kernel"], kernel)
+    assert np.array_equal(window.trace.records[0].params["kernel"], kernel), "the trace shows the new weights"
+
+
+def test_worker_sends_copies_not_live_arrays(qtbot):
+    window = tiny_window(qtbot)
+    panel = window.training_panel
+    configure(panel, epochs=1)
+    panel.start()
+    records = []
+    panel.worker.progress.connect(records.extend)
+    worker_model = panel.worker.model
+    assert worker_model is not window.model
+    assert not np.shares_memory(worker_model.layers[0].params["kernel"], window.model.layers[0].params["kernel"])
+    wait_idle(qtbot, panel)
+    assert records and all(isinstance(r["loss"], float) and isinstance(r["accuracy"], float) for r in records)
+
+
+def test_pause_shows_current_weights_then_resume_and_stop(qtbot):
+    window = tiny_window(qtbot)
+    panel = window.training_panel
+    configure(panel, epochs=1000)
+    panel.start()
+    with qtbot.waitSignal(panel.worker.epoch_done, timeout=WAIT_MS):
+        pass
+    with qtbot.waitSignal(panel.worker.paused, timeout=WAIT_MS):
+        panel.pause_button.click()
+    assert panel.state == "paused" and panel.pause_button.text() == "Resume"
+    worker_weights, _ = panel.worker.copy_state()
+    live = window.model.get_weights()
+    assert all(np.array_equal(live[k], worker_weights[k]) for k in live)
+    assert np.array_equal(window.trace.records[-1].params["kernel"], live["dense_1/kernel"])
+    qtbot.wait(100)
+    assert all(np.array_equal(live[k], window.model.get_weights()[k]) for k in live), "paused means no training"
+    count = len(panel.history["x"])
+    panel.pause_button.click()
+    assert panel.state == "running"
+    with qtbot.waitSignal(panel.worker.epoch_done, timeout=WAIT_MS):
+        pass
+    assert len(panel.history["x"]) > count
+    with qtbot.waitSignal(panel.state_changed, timeout=WAIT_MS, check_params_cb=lambda s: s == "idle"):
+        panel.stop_button.click()
+    assert panel.worker is None and "stopped" in panel.status.text()
+    assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
+
+
+def test_learning_rate_change_applies_without_resetting_the_network(qtbot):
+    window = tiny_window(qtbot)
+    panel = window.training_panel
+    configure(panel, lr=0.05, epochs=1000)
+    initial = window.model.get_weights()
+    panel.start()
+    with qtbot.waitSignal(panel.worker.epoch_done, timeout=WAIT_MS):
+        pass
+    optimizer = panel.worker.model.optimizer
+    panel.lr_spin.setValue(0.02)  # while running: applies from the next epoch
+    qtbot.waitUntil(lambda: panel.worker.model.optimizer.learning_rate == pytest.approx(0.02), timeout=WAIT_MS)
+    assert panel.worker.model.optimizer is optimizer, "same optimizer kind: its state is kept"
+    with qtbot.waitSignal(panel.worker.paused, timeout=WAIT_MS):
+        panel.pause()
+    trained = window.model.get_weights()
+    assert any(not np.array_equal(initial[k], trained[k]) for k in initial)
+    panel.lr_spin.setValue(0.0)  # applies on resume: the network must stay exactly as it is
+    panel.resume()
+    for _ in range(2):
+        with qtbot.waitSignal(panel.worker.epoch_done, timeout=WAIT_MS):
+            pass
+    panel.stop()
+    wait_idle(qtbot, panel)
+    final = window.model.get_weights()
+    assert all(np.array_equal(trained[k], final[k]) for k in final), "not reset, and lr 0 froze it"
+    assert window.model.optimizer.learning_rate == 0.0
+
+
+def test_switching_optimizer_between_epochs_keeps_the_weights(qtbot):
+    window = tiny_window(qtbot)
+    panel = window.training_panel
+    configure(panel, optimizer="sgd", lr=0.0, epochs=1000)
+    initial = window.model.get_weights()
+    panel.start()
+    with qtbot.waitSignal(panel.worker.epoch_done, timeout=WAIT_MS):
+        pass
+    panel.optimizer_combo.setCurrentText("adam")
+    panel.lr_spin.setValue(0.01)
+    qtbot.waitUntil(lambda: panel.worker.model.optimizer.name == "adam", timeout=WAIT_MS)
+    with qtbot.waitSignal(panel.worker.epoch_done, timeout=WAIT_MS):
+        pass
+    panel.stop_and_wait()
+    final = window.model.get_weights()
+    assert window.model.optimizer.name == "adam"
+    changed = [k for k in final if not np.array_equal(initial[k], final[k])]
+    assert changed, "Adam trained from the untouched weights"
+
+
+def test_non_finite_loss_pauses_with_a_message_and_keeps_the_weights(qtbot, messages):
+    data = synthetic("bars", size=8, n_train=32, n_test=8, seed=0)
+    data.x_train[5, 0, 0, 0] = np.nan  # one bad pixel: the loss of its batch is NaN
+    window = tiny_window(qtbot, dataset=data)
+    panel = window.training_panel
+    configure(panel, lr=0.1, batch=32, epochs=2)  # one batch per epoch: the very first step fails
+    initial = window.model.get_weights()
+    panel.start()
+    with qtbot.waitSignal(panel.worker.paused, timeout=WAIT_MS) as paused:
+        pass
+    assert "learning rate" in paused.args[0] and "nan" in paused.args[0].lower()
+    assert panel.state == "paused"
+    assert messages and "learning rate" in messages[-1][1]
+    final = window.model.get_weights()
+    assert all(np.array_equal(initial[k], final[k]) for k in final), "the weights from before the bad step"
+    panel.stop_and_wait()
+    assert panel.state == "idle"
+
+
+def test_closing_the_window_while_training_stops_the_worker(qtbot):
+    window = tiny_window(qtbot)
+    panel = window.training_panel
+    configure(panel, epochs=1000)
+    panel.start()
+    with qtbot.waitSignal(panel.worker.progress, timeout=WAIT_MS):
+        pass
+    thread = panel.thread
+    window.close()
+    assert panel.state == "idle" and panel.worker is None
+    assert thread.isFinished()
+    assert all(np.all(np.isfinite(v)) for v in window.model.get_weights().values())
+
+
+def test_start_refuses_data_that_does_not_fit(qtbot, messages):
+    window = tiny_window(qtbot)
+    panel = window.training_panel
+    window.dataset = synthetic("bars", size=10, n_train=8, n_test=4)
+    assert not panel.start()
+    assert panel.state == "idle" and "8x8x1" in messages[-1][1] and "10x10x1" in messages[-1][1]
+    window.dataset = None
+    assert not panel.start() and "no dataset" in messages[-1][1]
+
+
+def test_a_new_architecture_stops_training_and_clears_the_plots(qtbot):
+    window = tiny_window(qtbot)
+    panel = window.training_panel
+    configure(panel, epochs=1000)
+    panel.start()
+    with qtbot.waitSignal(panel.worker.epoch_done, timeout=WAIT_MS):
+        pass
+    old = window.model
+    window.set_model(tiny_model(filters=3, seed=1))
+    assert panel.state == "idle" and panel.history["x"] == []
+    assert window.model.layers[0].params["kernel"].shape[-1] == 3 and old is not window.model
+
+
+def test_gui_event_loop_keeps_running_while_training(qtbot):
+    """A loose bound (the benchmark measures the 50 ms target): the GUI thread is never blocked for long."""
+    from cnnviz.data import load_dataset
+    from cnnviz.presets import load_preset
+
+    data = load_dataset("mnist").subset(256, 32)
+    window = tiny_window(qtbot, model=load_preset("lecture", seed=0), dataset=data)
+    panel = window.training_panel
+    configure(panel, batch=32, epochs=1000)
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(5)
+    panel.start()
+    with qtbot.waitSignal(panel.worker.epoch_done, timeout=WAIT_MS):
+        pass
+    qtbot.wait(300)
+    panel.stop_and_wait()
+    timer.stop()
+    assert len(ticks) > 10 and np.max(np.diff(ticks)) < 0.5
