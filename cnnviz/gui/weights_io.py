@@ -46,7 +46,10 @@ def remember(path) -> list[str]:
 
 
 def _layer_config(layer) -> dict:
-    config = {"class": type(layer).__name__, **layer.get_config(), "output_shape": tuple(layer.output_shape)}
+    """What makes two layers different: name, type, settings and parameter shapes (not the pass-through
+    shape changes an earlier layer causes)."""
+    config = {"class": type(layer).__name__, **layer.get_config(),
+              "params": {key: value.shape for key, value in layer.params.items()}}
     config.pop("trainable", None)
     return config
 
@@ -74,11 +77,8 @@ def _read_npz_model(path, current: Sequential):
     stored = architecture_of(arrays)
     if stored is None:
         return arrays, None
-    try:
-        model = Sequential.from_config(stored, seed=current.seed)
-        model.set_weights(arrays)
-    except ValueError as error:
-        raise ValueError(f"{path}: {error}") from None
+    model = Sequential.from_config(stored, seed=current.seed)
+    model.set_weights(arrays)
     return arrays, model
 
 
@@ -148,14 +148,12 @@ class WeightsFiles(QObject):
                 arrays, file_model = _read_npz_model(path, current)
                 differences = [] if file_model is None else architecture_differences(current, file_model)
                 if not differences:
-                    try:
-                        current.set_weights(arrays)
-                    except ValueError as error:
-                        raise ValueError(f"{path}: {error}") from None
+                    current.set_weights(arrays)
             else:
                 file_model, differences = self._import(path, current)
-        except ValueError as error:
-            self._error("Cannot open weights", f"{error}\n\nNothing was changed.")
+        except (ValueError, MemoryError) as error:
+            message = str(error) if str(path) in str(error) else f"{path}: {error}"
+            self._error("Cannot open weights", f"{message}\n\nNothing was changed.")
             return False
         if differences:
             question = (f"{path.name} was saved from a different architecture:\n\n• " + "\n• ".join(differences)
