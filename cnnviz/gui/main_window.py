@@ -302,8 +302,8 @@ class MainWindow(QMainWindow):
         self.slider.blockSignals(True)
         self.slider.setRange(0, self.trace.total_frames - 1)
         self.slider.blockSignals(False)
-        names = None if self.dataset is None else self.dataset.class_names
-        predicted = names[self.trace.predicted] if names else self.trace.predicted
+        names = [] if self.dataset is None else self.dataset.class_names
+        predicted = names[self.trace.predicted] if self.trace.predicted < len(names) else self.trace.predicted
         self.statusBar().showMessage(f"{self.description}: label {self.label}, predicted {predicted}, "
                                      f"loss {self.trace.loss:.4g}")
         self._last_step = None
