@@ -159,6 +159,12 @@ def test_backward_view_uses_a_diverging_map_centred_on_zero_with_a_colour_bar(wi
     frame = trace.frame(step.index, 17)
     i, j, _ = frame["in_index"]
     assert view.right.image.image[i, j] == pytest.approx(frame["sum"])
+    # the flipped kernel's window over the padded δ map covers exactly the δ cells this frame multiplies
+    box = view.left.box.rect()
+    assert (box.y(), box.x(), box.height(), box.width()) == (i - 2, j - 2, 3, 3)  # 'valid' 3x3 conv
+    window = view.left.image.image[i:i + 3, j:j + 3]  # the image starts 2 padding cells before row/col 0
+    np.testing.assert_array_equal(np.nan_to_num(window), frame["delta_window"][..., 0])
+    assert view.left.padding.isVisible()
 
 
 def test_update_view_shows_w_gradient_change_and_new_w(window):

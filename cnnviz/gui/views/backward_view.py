@@ -77,12 +77,23 @@ class BackwardView(View):
         self.chooser.set_count(channels)
         k = min(self.chooser.value(), channels - 1)
         self.left.set_signed(True)
-        self.left.set_title(f"δ of {record.name}, channel {k}")
-        self.left.set_image(channel(record.delta, k), self._levels(("delta", record.index), record.delta))
-        valid_rows = frame["out_rows"][frame["out_rows"] >= 0]
-        valid_cols = frame["out_cols"][frame["out_cols"] >= 0]
-        if valid_rows.size and valid_cols.size:
-            self.left.set_box(valid_rows.min(), valid_cols.min(), np.ptp(valid_rows) + 1, np.ptp(valid_cols) + 1)
+        kh, kw = frame["kernel"].shape[:2]
+        levels = self._levels(("delta", record.index), record.delta)
+        if record.strides == (1, 1):
+            # the full convolution: the flipped kernel slides over the δ map padded by kernel size - 1
+            plane, origin = padded(channel(record.delta, k), ((kh - 1, kh - 1), (kw - 1, kw - 1)))
+            self.left.set_title(f"δ of {record.name}, channel {k}, padded")
+            self.left.set_image(plane, levels, origin)
+            self.left.show_padding(True)
+            (top, _), (left, _) = record.pads
+            self.left.set_box(i + top - (kh - 1), j + left - (kw - 1), kh, kw)
+        else:  # strided: show the δ cells that reach this input cell
+            self.left.set_title(f"δ of {record.name}, channel {k}")
+            self.left.set_image(channel(record.delta, k), levels)
+            valid_rows = frame["out_rows"][frame["out_rows"] >= 0]
+            valid_cols = frame["out_cols"][frame["out_cols"] >= 0]
+            if valid_rows.size and valid_cols.size:
+                self.left.set_box(valid_rows.min(), valid_cols.min(), np.ptp(valid_rows) + 1, np.ptp(valid_cols) + 1)
         flipped = frame["kernel"][::-1, ::-1, k]
         self.middle.set_title(f"flipped kernel w[::-1, ::-1, {c}, {k}]")
         self.middle.set_image(flipped, self._levels(("kernel", record.index), record.params["kernel"]))

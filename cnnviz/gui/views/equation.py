@@ -99,7 +99,7 @@ def conv_forward(f):
     where = (f"output (row {i}, col {j}) of channel {c_out}; window rows {f['rows'][0]}…{f['rows'][-1]}, "
              f"cols {f['cols'][0]}…{f['cols'][-1]}")
     if f["padding_mask"].any():
-        where += " (hatched cells are padding = 0)"
+        where += " (grey cells are padding = 0)"
     return [row("cell", where), *channel_rows(f, "Σ w·x", "kernel", "patch"), neuron_row(f)]
 
 

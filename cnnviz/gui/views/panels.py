@@ -11,8 +11,7 @@ from .. import colormaps
 
 HIGHLIGHT = QColor(255, 200, 0)    # the current window / cell
 SECOND = QColor(255, 60, 60)       # a second mark: the max-pool winner, the output cell
-PADDING_FILL = QColor(140, 140, 150)
-PADDING = QBrush(QColor(60, 60, 70), Qt.BDiagPattern)
+PADDING = QColor(150, 150, 160)   # padding cells: plain grey, unlike any colour of the maps
 BACKGROUND = QColor(55, 55, 68)
 MAX_NUMBERS = 49                    # cells with their value written on them (7x7)
 
@@ -73,7 +72,7 @@ class MapPanel:
 
     The image may be placed at an offset (``origin``) so that padded inputs keep input coordinates:
     cell (row, col) of the input is always the unit square at x=col, y=row; padding cells have
-    negative or too-large coordinates and show the hatched padding brush.
+    negative or too-large coordinates and show grey padding.
     """
 
     def __init__(self, layout: pg.GraphicsLayout, row: int, col: int, title: str = "", signed: bool = False,
@@ -90,16 +89,12 @@ class MapPanel:
         self.background.setPen(QPen(Qt.NoPen))
         self.background.setZValue(-2)
         self.view.addItem(self.background)
-        self.padding = QGraphicsRectItem()  # grey with hatching: the padding cells around an input
-        self.padding.setBrush(QBrush(PADDING_FILL))
+        self.padding = QGraphicsRectItem()  # grey: the padding cells around an input (NaN cells show it)
+        self.padding.setBrush(QBrush(PADDING))
         self.padding.setPen(QPen(Qt.NoPen))
         self.padding.setZValue(-1)
         self.padding.setVisible(False)
         self.view.addItem(self.padding)
-        hatching = QGraphicsRectItem(self.padding)
-        hatching.setBrush(PADDING)
-        hatching.setPen(QPen(Qt.NoPen))
-        self.hatching = hatching
         self.image = ClickableImage(axisOrder="row-major")
         self.view.addItem(self.image)
         self.box = rect_item(HIGHLIGHT)
@@ -134,7 +129,6 @@ class MapPanel:
             rect = QRectF(origin[1], origin[0], array.shape[1], array.shape[0])
             self.image.setRect(rect)
             self.padding.setRect(rect)
-            self.hatching.setRect(rect)
             self.background.setRect(rect)
             self.view.setRange(rect, padding=0.02)
         if self.colorbar is not None:
