@@ -51,6 +51,16 @@ SHORTCUTS = (
 )
 
 
+LEGEND = (
+    ("viridis (dark blue → yellow)", "activations and inputs, fixed levels per layer"),
+    ("blue – white – red", "signed values (deltas, gradients, weights): white is zero, with a colour bar"),
+    ("grey cells", "padding around an input"),
+    ("dark slate cells", "not computed yet: the map fills in cell by cell"),
+    ("yellow box", "the current window or cell"),
+    ("red box", "the max-pooling winner"),
+)
+
+
 def default_sample(shape, seed=0):
     """A synthetic input when there is no dataset: a seeded blurry ring, so the first screen is never empty."""
     height, width, channels = shape
@@ -408,14 +418,17 @@ class MainWindow(QMainWindow):
             dialog = QDialog(self)
             dialog.setWindowTitle("Keyboard shortcuts")
             text = QTextBrowser()
-            rows = "".join(f"<tr><td><b>{keys}</b></td><td>{what}</td></tr>" for keys, what in SHORTCUTS)
-            text.setHtml(f"<table cellpadding='4'>{rows}</table>")
+            def table(rows):
+                return "<table cellpadding='3'>" + "".join(f"<tr><td><b>{a}</b></td><td>{b}</td></tr>"
+                                                         for a, b in rows) + "</table>"
+
+            text.setHtml(f"<h3>Keys</h3>{table(SHORTCUTS)}<h3>Colours</h3>{table(LEGEND)}")
             buttons = QDialogButtonBox(QDialogButtonBox.Close)
             buttons.rejected.connect(dialog.close)
             layout = QVBoxLayout(dialog)
             layout.addWidget(text)
             layout.addWidget(buttons)
-            dialog.resize(520, 360)
+            dialog.resize(620, 520)
             dialog.text = text
             self.shortcuts_dialog = dialog
         self.shortcuts_dialog.show()

@@ -77,5 +77,5 @@ def test_help_shortcuts_dialog_lists_them_all(qtbot, window):
     text = dialog.text.toPlainText()
     for keys, what in SHORTCUTS:
         assert keys in text and what in text
-    for needed in ("Space", "Shift+Right", "Home", "F11", "Ctrl+="):
+    for needed in ("Space", "Shift+Right", "Home", "F11", "Ctrl+=", "padding", "white is zero"):
         assert needed in text
