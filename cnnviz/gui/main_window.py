@@ -47,6 +47,7 @@ SHORTCUTS = (
     ("F11", "full screen"),
     ("Ctrl+= / Ctrl+-", "larger / smaller fonts (lecture mode)"),
     ("Ctrl+O", "open an image file as the input"),
+    ("F1", "this help"),
     ("Ctrl+Q", "quit"),
 )
 

@@ -108,7 +108,7 @@ class FeatureMapsView(View):
             self.images.append(items)
             rows = -(-len(maps) // columns)
             width = min(len(maps), columns) * (TILE + GAP) - GAP
-            self.layer_rects[record.index] = QRectF(-0.5, y - LABEL + 0.3, width + 1, rows * (TILE + GAP) + LABEL - 0.3)
+            self.layer_rects[record.index] = QRectF(-0.5, y - 0.5, width + 1, rows * (TILE + GAP))
             y += rows * (TILE + GAP) + GAP
         self.mosaic.setRange(QRectF(0, 0, columns * (TILE + GAP), y), padding=0.02)
         self._set_text_size(self.text_size)
