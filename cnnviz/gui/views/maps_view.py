@@ -12,7 +12,7 @@ from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from .. import colormaps
 from .common import wrapped
-from .panels import HIGHLIGHT, ClickableImage, MapPanel, View, rect_item
+from .panels import HIGHLIGHT, SECOND, ClickableImage, MapPanel, View, rect_item
 
 MODES = {"activations z": "z", "deltas δ": "delta", "gradients ∂E/∂x": "input_grad"}
 TILE = 10.0      # scene units per map
@@ -39,14 +39,14 @@ class FeatureMapsView(View):
         row.addStretch(1)
         self.layout().insertWidget(0, bar)
         self.follow = True  # deltas in the backward phase, activations in the forward phase
-        self.mosaic = self.layout_.addViewBox(row=0, col=0, rowspan=2, lockAspect=True, invertY=True,
-                                              enableMouse=False)
+        self.mosaic = self.layout_.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMouse=False)
         self.mosaic.setMenuEnabled(False)
-        self.large = MapPanel(self.layout_, 0, 1, "", colorbar=True)
+        self.large = MapPanel(self.layout_.addLayout(row=0, col=1), 0, 0, "", colorbar=True)
         self.panels.append(self.large)
         self.layout_.layout.setColumnStretchFactor(0, 3)
         self.layout_.layout.setColumnStretchFactor(1, 2)
         self.layer_box = rect_item(HIGHLIGHT, width=2)
+        self.selected_box = rect_item(SECOND, width=2, z=11)
         self.images: list[list[ClickableImage]] = []
         self.labels: list[pg.TextItem] = []
         self.layer_rects: dict[int, QRectF] = {}
@@ -77,6 +77,7 @@ class FeatureMapsView(View):
             return
         self.mosaic.clear()
         self.mosaic.addItem(self.layer_box)
+        self.mosaic.addItem(self.selected_box)
         self.images, self.labels, self.layer_rects = [], [], {}
         signed = self.mode() != "z"
         lut = colormaps.DIVERGING_LUT if signed else colormaps.SEQUENTIAL_LUT
@@ -126,6 +127,8 @@ class FeatureMapsView(View):
         record = self.trace.records[layer]
         self.large.set_title(f"{record.name}, channel {c}")
         self.large.set_image(image.image, image.levels_)
+        self.selected_box.setRect(image.mapRectToParent(image.boundingRect()))
+        self.selected_box.setVisible(True)
 
     def _light(self, layer) -> None:
         rect = self.layer_rects.get(layer)
