@@ -110,7 +110,7 @@ def main(argv=None) -> int:
     window.show()
     if args.screenshot:
         app.processEvents()
-        window.render()  # again at the final size: the equation text reflows
+        window.draw_frame()  # again at the final size: the equation text reflows
         app.processEvents()
         window.grab().save(args.screenshot, "PNG")
         window.close()

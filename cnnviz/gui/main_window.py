@@ -91,7 +91,7 @@ class MainWindow(QMainWindow):
         self.font_scale = 1.0
         self.follow = True
         self.controller = PlaybackController(parent=self)
-        self.controller.moved.connect(self.render)
+        self.controller.moved.connect(self.draw_frame)
         self.controller.playing_changed.connect(self._playing_changed)
         self.controller.settings_changed.connect(self._settings_changed)
 
@@ -320,7 +320,7 @@ class MainWindow(QMainWindow):
         self._last_step = None
         self.controller.set_trace(self.trace, keep_position=keep_position)
 
-    def render(self) -> None:
+    def draw_frame(self) -> None:
         """Draw the cursor's frame: strip, equation panel, position, and the visible view."""
         step = self.controller.step
         frame = self.controller.current()
@@ -366,7 +366,7 @@ class MainWindow(QMainWindow):
         self.views["maps"].follow = on
         if on:
             self._last_step = None
-            self.render()
+            self.draw_frame()
 
     def _slider_moved(self, value: int) -> None:
         self.controller.jump_global(value)
@@ -407,7 +407,7 @@ class MainWindow(QMainWindow):
         self.strip.set_font_scale(scale)
         self._fit_strip()
         self._last_step = None
-        self.render()
+        self.draw_frame()
 
     def _fit_strip(self) -> None:
         """The strip's scroll area as tall as its blocks (plus a scroll bar when they do not fit)."""
