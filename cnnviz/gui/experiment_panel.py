@@ -32,6 +32,7 @@ class ExperimentPanel(QWidget):
         self.window_ = window
         self.iterator = None
         self.records = []
+        self.model = None        # the model the experiment runs on
         self.saved = None        # (weights, optimizer) from before the experiment, for Undo
         self._optimizer = None   # the model's own optimizer while the experiment's SGD is in use
 
@@ -151,7 +152,7 @@ class ExperimentPanel(QWidget):
         if training is not None and training.state == "running":
             QMessageBox.information(self, "Training is running", "Pause or stop training before the experiment.")
             return False
-        model = self.window_.model
+        model = self.model = self.window_.model
         self._optimizer = model.optimizer
         model.optimizer = SGD(learning_rate=self.lr_spin.value())
         try:
@@ -199,8 +200,8 @@ class ExperimentPanel(QWidget):
             return
         self.iterator.close()
         self.iterator = None
-        self.window_.model.optimizer, self._optimizer = self._optimizer, None
-        if self.records:
+        self.model.optimizer, self._optimizer = self._optimizer, None
+        if self.records and self.model is self.window_.model:
             last = self.records[-1]
             names = self._class_names()
             if last["flipped"]:
@@ -217,8 +218,8 @@ class ExperimentPanel(QWidget):
         if self.saved is None:
             return
         weights, optimizer = self.saved
-        self.window_.model.set_weights(weights)
-        self.window_.model.optimizer = optimizer
+        self.model.set_weights(weights)
+        self.model.optimizer = optimizer
         self.saved = None
         self.undo_button.setEnabled(False)
         self.window_.refresh_trace()

@@ -91,3 +91,17 @@ def test_a_new_sample_ends_the_run(qtbot):
     assert panel.running
     chosen_image(window, 2)
     assert not panel.running and "test sample 2" in panel.sample_label.text()
+
+
+def test_a_new_model_ends_the_run_on_the_old_model(qtbot):
+    from tests.gui.test_training import tiny_model
+
+    window = tiny_window(qtbot)
+    panel = window.experiment_panel
+    chosen_image(window)
+    old, old_optimizer = window.model, window.model.optimizer
+    panel.step()
+    assert panel.running and old.optimizer is not old_optimizer, "the experiment uses its own SGD"
+    window.set_model(tiny_model(filters=3))
+    assert not panel.running and old.optimizer is old_optimizer
+    assert window.model.optimizer is not old_optimizer and not panel.undo_button.isEnabled()
