@@ -234,14 +234,24 @@ class MaxPooling2D(_Pooling2D):
     """Max pooling. x: (N, H, W, C) -> (N, Ho, Wo, C); ``switches`` holds each window's argmax."""
 
     type_name = "max_pooling2d"
+    _padded = _switches = None
 
     def forward(self, x, training=False):
         self.check_input(x)
         self.inputs = x
         xp = F.pad_nhwc(x, self.pads, value=-np.inf)
         self.padded_shape = xp.shape
-        self.z, self.switches = F.maxpool_forward(xp, self.pool_size, self.strides, self.output_shape[:2])
+        self.z = F.maxpool(xp, self.pool_size, self.strides, self.output_shape[:2])
+        self._padded, self._switches = xp, None
         return self.z
+
+    @property
+    def switches(self):
+        """(N, Ho, Wo, C): index (row * pw + col) of the cell that won each window of the last
+        forward. Found when first asked (backward, the trace), so predict does not pay for it."""
+        if self._switches is None and self._padded is not None:
+            self._switches = F.maxpool_switches(self._padded, self.z, self.pool_size, self.strides)
+        return self._switches
 
     def backward(self, dz, need_input_grad=True):
         self.dz = self.delta = dz
