@@ -200,3 +200,21 @@ def test_backward_without_input_gradient_gives_same_parameter_gradients():
     assert model.backward(y, need_input_grad=False) is None
     for key, value in full.items():
         np.testing.assert_allclose(model.layers[0].grads[key], value)
+
+
+def test_reused_buffers_give_the_same_gradients_when_the_batch_size_changes():
+    def layers():
+        return [Conv2D(3, 3, activation="relu"), Conv2D(2, 2, strides=2), MaxPooling2D(2), *head()]
+
+    model = make_model((8, 8, 2), layers())
+    rng = np.random.default_rng(12)
+    for n in (3, 2, 3, 1):
+        x, y = rng.normal(size=(n, 8, 8, 2)), rng.integers(3, size=n)
+        fresh = make_model((8, 8, 2), layers())
+        fresh.set_weights(model.get_weights())
+        for m in (model, fresh):
+            m.forward(x, training=True)
+        np.testing.assert_array_equal(model.backward(y), fresh.backward(y))
+        for layer, reference in zip(model.layers, fresh.layers):
+            for key in layer.grads:
+                np.testing.assert_array_equal(layer.grads[key], reference.grads[key])
