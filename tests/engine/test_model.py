@@ -199,6 +199,14 @@ def test_float32_model_stays_float32():
     model.fit(x.astype(np.float64), y, batch_size=8, epochs=1, verbose=0)
     assert all(p.dtype == np.float32 for layer in model.layers for p in layer.params.values())
     assert all(g.dtype == np.float32 for layer in model.layers for g in layer.grads.values())
+    model.compile(optimizer="adam")
+    model.train_on_batch(x, y)  # no float64 upcast anywhere: every kept tensor is float32
+    for layer in model.layers:
+        for name in ("inputs", "a", "z", "dz", "delta", "cols", "mask"):
+            value = getattr(layer, name, None)
+            assert value is None or value.dtype == np.float32, (layer.name, name, value.dtype)
+    for state in model.optimizer.states.values():
+        assert all(v.dtype == np.float32 for v in state.values() if isinstance(v, np.ndarray))
     assert model.predict(x).dtype == np.float32
 
 
