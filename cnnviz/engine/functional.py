@@ -169,10 +169,10 @@ def maxpool_forward(xp: np.ndarray, pool_hw, strides_hw, out_hw):
 def maxpool(xp: np.ndarray, pool_hw, strides_hw, out_hw) -> np.ndarray:
     """The maximum of each window: xp: (N, Hp, Wp, C) -> (N, Ho, Wo, C)."""
     ph, pw = pool_hw
-    out = xp[shifted_slice((0, 0), strides_hw, out_hw)].copy()
-    for m in range(ph):
-        for k in range(pw):
-            np.maximum(out, xp[shifted_slice((m, k), strides_hw, out_hw)], out=out)
+    cells = [xp[shifted_slice((m, k), strides_hw, out_hw)] for m in range(ph) for k in range(pw)]
+    out = cells[0].copy()
+    for cell in cells[1:]:
+        np.maximum(out, cell, out=out)
     return out
 
 
