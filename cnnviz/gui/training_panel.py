@@ -193,6 +193,9 @@ class TrainingPanel(QWidget):
         """Train the live model on the window's dataset; False (with a message) if that cannot be."""
         if self.state != "idle":
             return False
+        experiment = getattr(self.window_, "experiment_panel", None)
+        if experiment is not None:
+            experiment.end()  # it trains the same model with its own optimizer
         data = self.window_.dataset
         model = self.model
         problem = None
@@ -328,8 +331,7 @@ class TrainingPanel(QWidget):
         self.thread.quit()
         self.thread.wait()
         self._take_weights()
-        self.worker.deleteLater()
-        self.thread.deleteLater()
+        self.thread.deleteLater()  # the worker has no parent: Python frees it with the last reference
         self.worker = self.thread = None
         self.timer.stop()
         self.refresh()
