@@ -82,6 +82,7 @@ def main(argv=None) -> int:
     except ValueError as error:
         print(f"cnnviz: {error}", file=sys.stderr)
         return 2
+    from PyQt5.QtCore import Qt
     from PyQt5.QtWidgets import QApplication
 
     from .main_window import MainWindow
@@ -113,6 +114,7 @@ def main(argv=None) -> int:
         window.draw_frame()  # again at the final size: the equation text reflows
         app.processEvents()
         window.grab().save(args.screenshot, "PNG")
+        window.setAttribute(Qt.WA_DeleteOnClose)  # Qt deletes it in order, not the garbage collector later
         window.close()
         print(args.screenshot)
         return 0
