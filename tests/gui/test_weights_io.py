@@ -208,3 +208,22 @@ def test_save_to_an_unwritable_place_shows_a_message(qtbot, tmp_path, messages):
     assert not window.weights_io.save_to(tmp_path / "no-such-folder" / "w.npz")
     assert messages[-1][0] == "Cannot save weights"
     assert window.weights_io.path is None
+
+
+def test_keras_h5_with_its_own_architecture_offers_to_switch(qtbot, tmp_path, monkeypatch, messages):
+    pytest.importorskip("h5py")
+    from tests.data.test_importers import LECTURE_KERAS_CONFIG, keras_forward_in_numpy, lecture_keras_weights, \
+        write_keras_h5
+
+    window = tiny_window(qtbot)
+    weights = lecture_keras_weights(np.random.default_rng(2))
+    path = tmp_path / "myCNN1.h5"
+    write_keras_h5(path, weights, LECTURE_KERAS_CONFIG)
+    questions = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        staticmethod(lambda parent, title, text, *a: questions.append(text) or QMessageBox.Yes))
+    assert window.weights_io.open(path)
+    assert "input: (8, 8, 1) now, (28, 28, 1) in the file" in questions[0]
+    x = np.random.default_rng(1).random((3, 28, 28, 1)).astype(np.float32)
+    assert np.allclose(window.model.predict(x), keras_forward_in_numpy(x, weights), atol=1e-5)
+    assert window.trace.x.shape == (1, 28, 28, 1) and not messages
