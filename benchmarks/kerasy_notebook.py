@@ -12,6 +12,10 @@ slowly at this learning rate).
 
     python benchmarks/kerasy_notebook.py            # prints the per-epoch table (Markdown)
 
+On a machine busy with other work, OpenBLAS' worker threads wait for busy cores and the
+wall time balloons (402 s instead of 47 s measured on the 2-core machine); one BLAS thread
+avoids that and gives the same numbers: ``OPENBLAS_NUM_THREADS=1 python benchmarks/kerasy_notebook.py``.
+
 The same run through the CLI:
 
     cnnviz-train --model kerasy-mnist --data mnist --train-samples 1000 --optimizer adagrad \
