@@ -13,8 +13,17 @@ from cnnviz.engine import Conv2D, Dense, Flatten, Input, MaxPooling2D, Sequentia
 from cnnviz.engine.importers import import_weights, natural_key
 from cnnviz.presets import load_preset
 
-h5py = pytest.importorskip("h5py")
-safetensors_numpy = pytest.importorskip("safetensors.numpy")
+try:
+    import h5py
+except ImportError:
+    h5py = None
+try:
+    import safetensors.numpy as safetensors_numpy
+except ImportError:
+    safetensors_numpy = None
+
+needs_h5py = pytest.mark.skipif(h5py is None, reason="h5py is not installed")
+needs_safetensors = pytest.mark.skipif(safetensors_numpy is None, reason="safetensors is not installed")
 
 RNG = np.random.default_rng(0)
 
@@ -121,6 +130,7 @@ def keras_forward_in_numpy(x, weights):
     return e / e.sum(axis=1, keepdims=True)
 
 
+@needs_h5py
 def test_keras_model_save_file_builds_the_model_and_predicts_like_keras(tmp_path):
     weights = lecture_keras_weights(np.random.default_rng(2))
     write_keras_h5(tmp_path / "myCNN1.h5", weights, LECTURE_KERAS_CONFIG)
@@ -132,6 +142,7 @@ def test_keras_model_save_file_builds_the_model_and_predicts_like_keras(tmp_path
     np.testing.assert_allclose(model.predict(x), keras_forward_in_numpy(x, weights), atol=1e-5)
 
 
+@needs_h5py
 def test_keras_save_weights_file_loads_into_a_preset(tmp_path):
     weights = lecture_keras_weights(np.random.default_rng(3))
     write_keras_h5(tmp_path / "w.h5", weights, chunk_layer_names=True)
@@ -144,6 +155,7 @@ def test_keras_save_weights_file_loads_into_a_preset(tmp_path):
         import_weights(None, tmp_path / "w.h5")
 
 
+@needs_h5py
 def test_keras_old_style_config_list_and_same_padding(tmp_path):
     """Keras 2.2 wrote the Sequential config as a bare list, input shape on the first layer."""
     rng = np.random.default_rng(4)
@@ -164,6 +176,7 @@ def test_keras_old_style_config_list_and_same_padding(tmp_path):
     assert model.layers[4].activation == "sigmoid"
 
 
+@needs_h5py
 def test_keras3_weights_h5_layout(tmp_path):
     weights = lecture_keras_weights(np.random.default_rng(5))
     with h5py.File(tmp_path / "model.weights.h5", "w") as f:
@@ -178,6 +191,7 @@ def test_keras3_weights_h5_layout(tmp_path):
     np.testing.assert_allclose(model.predict(x), keras_forward_in_numpy(x, weights), atol=1e-5)
 
 
+@needs_h5py
 def test_keras3_dot_keras_archive(tmp_path):
     """Keras 3's model.save('x.keras'): a zip of config.json and model.weights.h5 (layers/<name>/vars/<i>)."""
     import io
@@ -213,6 +227,7 @@ def test_keras3_dot_keras_archive(tmp_path):
         import_weights(None, tmp_path / "broken.keras")
 
 
+@needs_h5py
 def test_keras_mismatch_names_the_layer_and_shapes_and_leaves_the_model_alone(tmp_path):
     weights = lecture_keras_weights(np.random.default_rng(6))
     weights[2] = ("conv2d_1", [("kernel", np.zeros((5, 5, 4, 8), np.float32)), ("bias", np.zeros(8, np.float32))])
@@ -228,6 +243,7 @@ def test_keras_mismatch_names_the_layer_and_shapes_and_leaves_the_model_alone(tm
         import_weights(load_preset("lenet"), tmp_path / "bad.h5")
 
 
+@needs_h5py
 def test_keras_unsupported_layer_and_unreadable_file(tmp_path):
     config = keras_model_config((8, 8, 1), [keras_layer("Conv2D", "conv2d", filters=2, kernel_size=[3, 3]),
                                             {"class_name": "BatchNormalization", "config": {"name": "bn"}}])
@@ -241,6 +257,7 @@ def test_keras_unsupported_layer_and_unreadable_file(tmp_path):
 
 
 # ---------------------------------------------------------------- PyTorch safetensors
+@needs_safetensors
 def test_safetensors_layout_mapping_by_hand_without_torch(tmp_path):
     """A Conv2d(2, 3, 2) + Flatten + Linear(12, 4) state_dict, computed as PyTorch defines it (NCHW)."""
     rng = np.random.default_rng(7)
@@ -266,6 +283,7 @@ def test_safetensors_layout_mapping_by_hand_without_torch(tmp_path):
     np.testing.assert_array_equal(model.get_layer("fc").params["kernel"][1 * 6 + 0 * 3 + 2], fc_w[:, 2 * 4 + 1 * 2 + 0])
 
 
+@needs_safetensors
 def test_safetensors_order_is_rebuilt_from_names(tmp_path):
     # safetensors stores keys sorted; 'classifier' < 'features' and '10' < '2' alphabetically.
     assert sorted(["features.10.weight", "features.2.weight"], key=natural_key) == ["features.2.weight",
@@ -280,6 +298,7 @@ def test_safetensors_order_is_rebuilt_from_names(tmp_path):
                                rtol=1e-6)
 
 
+@needs_safetensors
 def test_safetensors_errors_name_layer_and_shapes(tmp_path):
     rng = np.random.default_rng(9)
     good = {"conv1.weight": rng.normal(size=(4, 1, 3, 3)), "conv1.bias": rng.normal(size=4),
@@ -344,6 +363,7 @@ def torch_models():
     }
 
 
+@needs_safetensors
 @pytest.mark.parametrize("preset", ["lecture", "lenet", "same-padding"])
 def test_torch_state_dict_predictions_match_pytorch(tmp_path, preset):
     torch, nets = torch_models()
@@ -359,6 +379,7 @@ def test_torch_state_dict_predictions_match_pytorch(tmp_path, preset):
     np.testing.assert_allclose(model.predict(x), expected, atol=1e-5)
 
 
+@needs_safetensors
 def test_torch_named_modules_kerasy_mnist(tmp_path):
     torch, _ = torch_models()
     from safetensors.torch import save_file
@@ -387,6 +408,7 @@ def test_torch_named_modules_kerasy_mnist(tmp_path):
     np.testing.assert_allclose(model.predict(x), expected, atol=1e-5)
 
 
+@needs_h5py
 def test_keras_file_predictions_match_a_pytorch_reference(tmp_path):
     """Keras semantics rebuilt in PyTorch (NHWC input and flatten), an independent check of the h5 path."""
     torch, nets = torch_models()
