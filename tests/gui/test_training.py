@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 import pytest
-from PyQt5.QtCore import QTimer
+from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtWidgets import QMessageBox
 
 from cnnviz.data import synthetic
@@ -241,22 +241,25 @@ def test_a_new_architecture_stops_training_and_clears_the_plots(qtbot):
 
 
 def test_gui_event_loop_keeps_running_while_training(qtbot):
-    """A loose bound (the benchmark measures the 50 ms target): the GUI thread is never blocked for long."""
+    """A loose bound (benchmarks/gui_training.py measures the 50 ms target). One epoch of the lecture
+    model on 2048 digits takes far longer than the bound, so training on the GUI thread would fail."""
     from cnnviz.data import load_dataset
     from cnnviz.presets import load_preset
 
-    data = load_dataset("mnist").subset(256, 32)
+    data = load_dataset("mnist").subset(2048, 32)
     window = tiny_window(qtbot, model=load_preset("lecture", seed=0), dataset=data)
     panel = window.training_panel
-    configure(panel, batch=32, epochs=1000)
+    configure(panel, batch=32, epochs=1)
     ticks = []
     timer = QTimer()
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
     timer.start(5)
-    panel.start()
-    with qtbot.waitSignal(panel.worker.epoch_done, timeout=WAIT_MS):
-        pass
-    qtbot.wait(300)
-    panel.stop_and_wait()
+    started = time.perf_counter()
+    ended = []  # when the worker is done; then the window traces the new weights once (not training)
+    with qtbot.waitSignal(panel.state_changed, timeout=WAIT_MS,
+                          check_params_cb=lambda state: state == "idle"):
+        panel.start()
+        panel.worker.done.connect(lambda _: ended.append(time.perf_counter()), Qt.DirectConnection)
     timer.stop()
-    assert len(ticks) > 10 and np.max(np.diff(ticks)) < 0.5
+    gaps = np.diff([started, *(t for t in ticks if t < ended[0]), ended[0]])
+    assert len(ticks) > 10 and gaps.max() < 0.3, f"longest stall {gaps.max():.3f} s in {ended[0] - started:.2f} s"
