@@ -201,7 +201,8 @@ def activation_backward(f):
 
 # ---------------------------------------------------------------------- update
 def update(f):
-    rows = [row("weight", f"{f['layer']}/{f['param_key']}{list(np.atleast_1d(f['param_index']))} "
+    index = ", ".join(str(int(v)) for v in np.atleast_1d(f["param_index"]))
+    rows = [row("weight", f"{f['layer']}/{f['param_key']}[{index}] "
                           f"({f['optimizer']}, η = {fmt(f['learning_rate'])})"),
             row("W", fmt(f["param"])), row("g = ∂E/∂W", fmt(f["grad"]))]
     if f.get("weight_decay"):

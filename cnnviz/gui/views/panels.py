@@ -109,7 +109,7 @@ class MapPanel:
         self.numbers_enabled = numbers
         self.texts: list[pg.TextItem] = []
         self.text_shape = None
-        self.font_size = 8
+        self.font_size = self.text_size = 8
         self.shape = None
         self.origin = (0, 0)
         self.title_text = title
@@ -188,11 +188,21 @@ class MapPanel:
                     text = pg.TextItem(anchor=(0.5, 0.5), color="w")
                     text.setZValue(12)
                     text.setPos(self.origin[1] + c + 0.5, self.origin[0] + r + 0.5)
-                    self._font(text)
+                    self._font(text, self.text_size)
                     self.view.addItem(text)
                     self.texts.append(text)
             self.text_shape = array.shape
         low, high = levels
+        # two decimals, more for small values (0.0056) so that they do not all read 0.00
+        top = max(abs(low), abs(high))
+        decimals = int(np.clip(2 - np.floor(np.log10(top)), 2, 4)) if top > 0 else 2
+        # smaller type when a cell is too narrow for its number ("-0.0056" is 7 characters)
+        cell_pixels = 1 / max(self.view.viewPixelSize()[0], 1e-6)
+        size = float(np.clip(cell_pixels / (1.1 * (decimals + 3)), 6, self.font_size))
+        if abs(size - self.text_size) > 0.25:
+            self.text_size = size
+            for text in self.texts:
+                self._font(text, size)
         for text, value in zip(self.texts, array.reshape(-1)):
             text.setVisible(bool(np.isfinite(value)))
             if np.isfinite(value):
@@ -200,19 +210,19 @@ class MapPanel:
                 shade = self.lut[int(np.clip((value - low) / (high - low) * 255, 0, 255))]
                 light = 0.299 * shade[0] + 0.587 * shade[1] + 0.114 * shade[2] > 140
                 text.setColor("k" if light else "w")
-                text.setText(f"{value:.2f}")
+                text.setText(f"{value + 0.0:.{decimals}f}")
 
-    def _font(self, text) -> None:
+    def _font(self, text, size) -> None:
         font = text.textItem.font()
-        font.setPointSizeF(self.font_size)
+        font.setPointSizeF(size)
         font.setBold(True)
         text.setFont(font)
 
     def set_font_size(self, size: float) -> None:
-        self.font_size = size
+        self.font_size = self.text_size = size
         self.set_title(self.title_text)
         for text in self.texts:
-            self._font(text)
+            self._font(text, size)
 
 
 class View(QWidget):

@@ -16,8 +16,10 @@ class UpdateView(View):
         super().__init__(parent)
         self.weights = self.panel(0, 0, "W", signed=True, colorbar=True, numbers=True)
         self.grad = self.panel(0, 2, "g = ∂E/∂W", signed=True, colorbar=True, numbers=True)
-        self.change = self.panel(2, 0, "change", signed=True, colorbar=True, numbers=True)
-        self.after = self.panel(2, 2, "W′ = W + change", signed=True, colorbar=True, numbers=True)
+        self.change = self.panel(0, 4, "change", signed=True, colorbar=True, numbers=True)
+        self.after = self.panel(0, 6, "W′ = W + change", signed=True, colorbar=True, numbers=True)
+        for column in (0, 2, 4, 6):
+            self.layout_.layout.setColumnStretchFactor(column, 1)
         self.levels = {}
 
     def set_trace(self, trace) -> None:
@@ -53,14 +55,12 @@ class UpdateView(View):
             cell = (0, index[0])
             where = ""
         shared = self._levels((record.index, key, "W"), arrays["param"], arrays["param_after"])
-        name = f"{record.name}/{key}{where}"
-        self.weights.set_title(f"W = {name}: {fmt(frame['param'])}")
+        self.weights.set_title(f"{key}{where} = {fmt(frame['param'])}")
         self.weights.set_image(slices["param"], shared)
         self.grad.set_title(f"g = {fmt(frame['grad'])}")
         self.grad.set_image(slices["grad"], self._levels((record.index, key, "g"), arrays["grad"]))
         plain_sgd = frame["optimizer"] == "sgd" and not frame["state_after"]
-        rule = f"−η·g, η = {fmt(frame['learning_rate'])}" if plain_sgd else f"{frame['optimizer']} step"
-        self.change.set_title(f"change ({rule}) = {fmt(frame['change'])}")
+        self.change.set_title(f"{'−η·g' if plain_sgd else 'change'} = {fmt(frame['change'])}")
         self.change.set_image(slices["step"], self._levels((record.index, key, "step"), arrays["step"]))
         self.after.set_title(f"W′ = {fmt(frame['param_after'])}")
         self.after.set_image(slices["param_after"], shared)
