@@ -79,3 +79,18 @@ def test_help_shortcuts_dialog_lists_them_all(qtbot, window):
         assert keys in text and what in text
     for needed in ("Space", "Shift+Right", "Home", "F11", "Ctrl+=", "padding", "white is zero"):
         assert needed in text
+
+
+def test_playing_a_whole_pass_by_steps_ends_on_the_last_update(qtbot, window):
+    """The speed controls a lecturer uses: granularity 'step', 2 per tick, 60 fps, then Space."""
+    window.granularity_combo.setCurrentText("step")
+    window.tick_spin.setValue(2)
+    window.fps_spin.setValue(60)
+    assert (window.controller.granularity, window.controller.frames_per_tick, window.controller.fps) == ("step", 2, 60)
+    qtbot.keyClick(window, Qt.Key_Space)
+    with qtbot.waitSignal(window.controller.playing_changed, timeout=5000):
+        pass
+    assert window.controller.at_end() and window.play_button.text() == "Play"
+    assert window.tabs.currentWidget() is window.views["update"]
+    last = window.trace.steps[-1]
+    assert last.title in window.equation.toPlainText()
