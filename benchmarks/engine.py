@@ -36,6 +36,16 @@ sys.path.insert(0, str(ROOT))
 CLASSES = 10
 
 
+def blas_description() -> str:
+    """Which BLAS numpy uses and the CPU kernels it picked (OPENBLAS_CORETYPE can change them)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (threadpoolctl not installed)"
+    infos = [info for info in threadpool_info() if info["user_api"] == "blas"]
+    return ", ".join(f"{i['internal_api']} {i.get('version')} ({i.get('architecture')} kernels)" for i in infos) or "none"
+
+
 def blas_threads() -> int:
     """Threads numpy's BLAS uses (threadpoolctl), or 2 when that cannot be asked."""
     try:
@@ -154,6 +164,7 @@ def main(argv=None) -> int:
         sides = ("cnnviz",)
     for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
         print(f"{name}={os.environ.get(name, '(unset)')}")
+    print(f"numpy BLAS: {blas_description()}")
     print(f"numpy {np.__version__}, {threads} BLAS threads on both sides, {args.rounds} alternating rounds, "
           f"median of {args.steps} steps each")
 
