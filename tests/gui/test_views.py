@@ -203,6 +203,8 @@ def test_output_bars_show_probabilities_label_and_loss(window):
     trace = window.trace
     np.testing.assert_allclose(view.bars.opts["height"], trace.y_pred[0])
     assert f"true label {trace.label}" in view.summary and fmt(trace.loss) in view.summary
+    expected = trace.y_pred[0] - np.eye(10)[trace.label]  # softmax + cross-entropy: the first delta is p - y
+    np.testing.assert_allclose(view.delta_bars.opts["height"], expected, atol=1e-6)
 
 
 def test_forward_n_then_back_n_restores_the_display(qtbot, window):

@@ -1,9 +1,11 @@
-"""Softmax probabilities as a bar chart, with the true label, the prediction and the loss."""
+"""Softmax probabilities as a bar chart, with the true label, the prediction and the loss; below them
+the first delta of the backward pass, dE/da of the output layer (p − y for softmax + cross-entropy)."""
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 
+from .. import colormaps
 from .panels import View
 
 BAR = (90, 140, 220)
@@ -28,6 +30,17 @@ class OutputView(View):
         self.current = pg.BarGraphItem(x=[0], height=[0], width=0.8, pen=pg.mkPen((255, 200, 0), width=3), brush=None)
         self.current.setVisible(False)
         self.plot.addItem(self.current)
+        self.delta_plot = self.layout_.addPlot(row=1, col=0)
+        self.delta_plot.setMouseEnabled(False, False)
+        self.delta_plot.hideButtons()
+        self.delta_plot.setLabel("left", "δ = ∂E/∂a")
+        self.delta_plot.getAxis("left").enableAutoSIPrefix(False)
+        self.delta_plot.setXLink(self.plot)
+        self.delta_plot.addLine(y=0, pen=pg.mkPen((200, 200, 200), width=1))
+        self.delta_bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7)
+        self.delta_plot.addItem(self.delta_bars)
+        self.layout_.layout.setRowStretchFactor(0, 3)
+        self.layout_.layout.setRowStretchFactor(1, 2)
         self.texts: list[pg.TextItem] = []
         self.summary = ""
         self.shown = None
@@ -57,6 +70,12 @@ class OutputView(View):
         self.bars.setOpts(x=np.arange(k), height=p, brushes=brushes)
         self.plot.getAxis("bottom").setTicks([[(c, names[c]) for c in range(k)]])
         self.plot.setXRange(-0.6, k - 0.4, padding=0)
+        delta = trace.records[-1].delta[0]
+        self.delta_bars.setOpts(x=np.arange(k), height=delta,
+                                brushes=[colormaps.DIVERGING.map(0.5 + 0.5 * np.sign(d), mode="qcolor") for d in delta])
+        top = float(np.abs(delta).max()) or 1.0
+        self.delta_plot.setYRange(-top * 1.1, top * 1.1, padding=0)
+        self.delta_plot.getAxis("bottom").setTicks([[(c, names[c]) for c in range(k)]])
         if len(self.texts) != k:
             for text in self.texts:
                 self.plot.removeItem(text)
