@@ -314,9 +314,10 @@ class MainWindow(QMainWindow):
         self.slider.setRange(0, self.trace.total_frames - 1)
         self.slider.blockSignals(False)
         names = [] if self.dataset is None else self.dataset.class_names
-        predicted = names[self.trace.predicted] if self.trace.predicted < len(names) else self.trace.predicted
-        self.statusBar().showMessage(f"{self.description}: label {self.label}, predicted {predicted}, "
+        predicted, label = (names[k] if k < len(names) else str(k) for k in (self.trace.predicted, self.label))
+        self.statusBar().showMessage(f"{self.description}: label {label}, predicted {predicted}, "
                                      f"loss {self.trace.loss:.4g}")
+        self.input_panel.show_prediction(predicted, float(self.trace.y_pred[0, self.trace.predicted]), label)
         self._last_step = None
         self.controller.set_trace(self.trace, keep_position=keep_position)
 

@@ -34,6 +34,7 @@ def test_drawing_a_digit_changes_the_prediction(qtbot, window):
     assert canvas.image[5:23, 14].min() > 0.9 and canvas.image[:, :5].max() == 0
     np.testing.assert_array_equal(window.trace.x[0, :, :, 0], canvas.image)
     assert window.trace.predicted != 0
+    assert f"prediction {window.trace.predicted}" in panel.prediction.text().replace("<b>", "").replace("</b>", "")
     assert not np.allclose(window.trace.y_pred, before)
     window.show_view("output")
     np.testing.assert_allclose(window.views["output"].bars.opts["height"], window.trace.y_pred[0])

@@ -64,11 +64,14 @@ class InputPanel(QWidget):
 
         self.status = QLabel()
         self.status.setWordWrap(True)
+        self.prediction = QLabel()
+        self.prediction.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addWidget(samples)
         layout.addWidget(drawing)
         layout.addWidget(self.open_button)
         layout.addWidget(self.status)
+        layout.addWidget(self.prediction)
         layout.addStretch(1)
         self._own_input = None  # (x, description) of the drawing/file, relabelled by label_combo
 
@@ -89,6 +92,11 @@ class InputPanel(QWidget):
             combo.clear()
             combo.addItems(names)
             combo.blockSignals(False)
+
+    def show_prediction(self, predicted: str, probability: float, label: str) -> None:
+        verdict = "right" if predicted == label else f"wrong, the label is {label}"
+        self.prediction.setText(f"<span style='font-size:14pt'>prediction <b>{predicted}</b></span> "
+                                f"(p = {probability:.2f}; {verdict})")
 
     def forget_predictions(self) -> None:
         """The model changed: misclassified samples must be found again."""
