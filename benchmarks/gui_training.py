@@ -26,7 +26,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
-from PyQt5.QtCore import Qt, QTimer  # noqa: E402
+from PyQt5.QtCore import QEventLoop, Qt, QTimer  # noqa: E402
 from PyQt5.QtWidgets import QApplication  # noqa: E402
 
 from cnnviz.data import load_dataset  # noqa: E402
@@ -47,27 +47,31 @@ def fit_rate(name, x, y, batch) -> float:
     return len(x) / (time.perf_counter() - started)
 
 
-def probe_while(app, busy) -> np.ndarray:
-    """Times (seconds) of QTimer probe ticks in the GUI thread until ``busy()`` is False."""
+def probe_while(busy) -> np.ndarray:
+    """Times (seconds) of QTimer probe ticks in the GUI thread, in a real Qt event loop, until ``busy()``
+    is False (checked every 20 ms)."""
     ticks = [time.perf_counter()]
+    loop = QEventLoop()
     probe = QTimer()
     probe.setTimerType(Qt.PreciseTimer)
     probe.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    check = QTimer()
+    check.timeout.connect(lambda: busy() or loop.quit())
     probe.start(PROBE_MS)
-    while busy():
-        app.processEvents()
-        time.sleep(0.001)
+    check.start(20)
+    loop.exec_()
     probe.stop()
+    check.stop()
     return np.array(ticks)
 
 
-def thread_fit_gaps(app, name, x, y, batch) -> np.ndarray:
+def thread_fit_gaps(name, x, y, batch) -> np.ndarray:
     """The reference stall: the same probe while plain ``model.fit`` runs in a Python thread (no app)."""
     model = load_preset(name, seed=0)
     model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"])
     thread = threading.Thread(target=lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0))
     thread.start()
-    ticks = probe_while(app, thread.is_alive)
+    ticks = probe_while(thread.is_alive)
     thread.join()
     return np.diff(ticks)
 
@@ -92,7 +96,7 @@ def app_run(app, name, data, batch):
     panel.start()
     ended = []  # recorded in the worker thread the moment training is over
     panel.worker.done.connect(lambda _: ended.append(time.perf_counter()), Qt.DirectConnection)
-    ticks = probe_while(app, lambda: panel.state != "idle")
+    ticks = probe_while(lambda: panel.state != "idle")
     window.close()
     # Gaps while training ran; afterwards the window traces the new weights once, like any model change.
     during = np.append(ticks[ticks <= ended[0]], ended[0])
@@ -116,7 +120,7 @@ def main(argv=None) -> int:
         apps.append(rate)
         stalls.append((gaps.max() - PROBE_MS / 1000) * 1000)
         fits.append(fit_rate(args.model, x, y, args.batch))
-        reference_stalls.append((thread_fit_gaps(app, args.model, x, y, args.batch).max() - PROBE_MS / 1000) * 1000)
+        reference_stalls.append((thread_fit_gaps(args.model, x, y, args.batch).max() - PROBE_MS / 1000) * 1000)
     print(f"{args.model}, {len(x)} MNIST images, batch {args.batch}, {os.cpu_count()} cores, "
           f"{args.repeat} interleaved runs (best of each)")
     print(f"model.fit alone:      {max(fits):8.0f} samples/s  (runs: {', '.join(f'{r:.0f}' for r in fits)})")
