@@ -122,11 +122,20 @@ def conv2d_forward(xp: np.ndarray, w: np.ndarray, b, strides_hw, out_hw, cols_ou
     Returns ``(a, cols)``: a: (N, Ho, Wo, F) and the im2col matrix the backward pass needs.
     """
     kh, kw, c, f = w.shape
-    cols = im2col(xp, (kh, kw), strides_hw, out_hw, out=cols_out)
-    a = cols @ w.reshape(kh * kw * c, f)
+    n, cells = xp.shape[0], out_hw[0] * out_hw[1]
+    if cols_out is None:
+        cols_out = np.empty((n * cells, kh * kw * c), dtype=xp.dtype)
+    a = np.empty((n * cells, f), dtype=xp.dtype)
+    # A few samples at a time, so the matmul reads each block of windows while it is still
+    # in the cache (about a sixth faster than copying the whole batch first).
+    step = samples_per_block(cells)
+    for start in range(0, n, step):
+        rows = slice(start * cells, (start + step) * cells)
+        block = im2col(xp[start : start + step], (kh, kw), strides_hw, out_hw, out=cols_out[rows])
+        np.matmul(block, w.reshape(kh * kw * c, f), out=a[rows])
     if b is not None:
         a += b
-    return a.reshape(xp.shape[0], out_hw[0], out_hw[1], f), cols
+    return a.reshape(n, out_hw[0], out_hw[1], f), cols_out
 
 
 def conv2d_backward(delta: np.ndarray, cols: np.ndarray, w: np.ndarray, padded_shape, strides_hw,
@@ -165,15 +174,19 @@ def conv2d_backward(delta: np.ndarray, cols: np.ndarray, w: np.ndarray, padded_s
     return dxp, dw, db
 
 
-CACHED_ROWS = 4096  # output cells per block of the conv input gradient: about 4 MB of products
-
-
 def parts_shape(w_shape, batch: int, out_hw) -> tuple[int, int, int]:
     """Shape of the scratch buffer ``conv2d_backward`` computes input-gradient blocks in."""
     kh, kw, c, _ = w_shape
     cells = out_hw[0] * out_hw[1]
-    samples = min(batch, max(1, CACHED_ROWS // cells))
-    return kh * kw, samples * cells, c
+    return kh * kw, min(batch, samples_per_block(cells)) * cells, c
+
+
+CACHED_ROWS = 3072  # output cells per block in conv forward and backward: a few MB, stays in cache
+
+
+def samples_per_block(cells: int) -> int:
+    """How many samples of ``cells`` output cells each make one cache-sized block."""
+    return max(1, CACHED_ROWS // cells)
 
 
 def maxpool_forward(xp: np.ndarray, pool_hw, strides_hw, out_hw):

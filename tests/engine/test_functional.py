@@ -102,3 +102,18 @@ def test_conv_keeps_the_dtype(dtype):
     model.add(Conv2D(3, 3, activation="relu"))
     model.add(MaxPooling2D(2))
     assert model.forward(np.ones((2, 6, 6, 2))).dtype == dtype
+
+
+@pytest.mark.parametrize("cached_rows", [1, 2 * 9, 10**6])  # 1 sample per block; 2 (5 = 2 + 2 + 1) for 3x3 outputs; all
+@pytest.mark.parametrize("geometry", [CONV_GEOMETRIES[1], CONV_GEOMETRIES[5]])
+def test_conv_forward_in_blocks_of_samples(monkeypatch, cached_rows, geometry):
+    monkeypatch.setattr(F, "CACHED_ROWS", cached_rows)
+    hw, channels, filters, kernel, strides, padding = geometry
+    rng = np.random.default_rng(6)
+    layer = Conv2D(filters, kernel, strides=strides, padding=padding)
+    model = build(layer, hw, channels)
+    x = rng.normal(size=(5, *hw, channels))
+    expected = naive.conv2d(x, layer.params["kernel"], layer.params["bias"], F.pair(strides, "s"), padding)
+    np.testing.assert_allclose(model.forward(x), expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(layer.cols, F.im2col(F.pad_nhwc(x, layer.pads), layer.kernel_size, layer.strides,
+                                                       layer.output_shape[:2]))
