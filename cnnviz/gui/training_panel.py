@@ -205,7 +205,8 @@ class TrainingPanel(QWidget):
             problem = (f"The model takes {'x'.join(map(str, model.input_shape))} images but the dataset has "
                        f"{'x'.join(map(str, data.x_train.shape[1:]))}.")
         elif model.output_shape[-1] < len(data.class_names):
-            problem = f"The model has {model.output_shape[-1]} outputs but the dataset has {len(data.class_names)} classes."
+            problem = (f"The model has {model.output_shape[-1]} outputs but the dataset has "
+                       f"{len(data.class_names)} classes.")
         if problem is None:
             try:
                 worker = TrainingWorker(model, data.x_train, data.y_train, data.x_test, data.y_test, self.settings())

@@ -237,7 +237,8 @@ class TrainingWorker(QObject):
                 rate = trained_samples / trained_seconds if trained_seconds > 0 else 0.0
                 remaining = (self.settings.epochs - epoch) * n - start
                 self._buffer.append({
-                    "epoch": epoch, "epochs": self.settings.epochs, "batch": batch, "batches": -(-(n - start) // size) + batch + 1,
+                    "epoch": epoch, "epochs": self.settings.epochs, "batch": batch,
+                    "batches": batch + 1 + -(-(n - start) // size),  # done + still to come at this size
                     "loss": float(logs["loss"]), "accuracy": float(logs["accuracy"]), "size": len(index),
                     "position": epoch + start / n, "samples_per_s": rate,
                     "time_left": remaining / rate if rate else None})

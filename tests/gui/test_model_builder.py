@@ -121,7 +121,8 @@ def test_model_menu_switches_the_window_model(qtbot, tmp_path, monkeypatch, mess
     assert window.model is not old and window.model.input_shape == (8, 8, 1)
     assert window.model.layers[-1].output_shape == (2,)
     (tmp_path / "broken.json").write_text("{")
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(tmp_path / "broken.json"), "")))
+    broken = str(tmp_path / "broken.json")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (broken, "")))
     current = window.model
     assert not menu.open_dialog()
     assert window.model is current and "not a valid JSON" in messages[-1][1]

@@ -11,7 +11,8 @@ from PyQt5.QtWidgets import QFileDialog, QMessageBox
 
 from cnnviz.engine.weights import ARCHITECTURE_KEY, load_model
 from cnnviz.gui import weights_io
-from tests.gui.test_training import WAIT_MS, configure, messages, temporary_settings, tiny_model, tiny_window  # noqa: F401
+from tests.gui.test_training import (WAIT_MS, configure, messages, temporary_settings,  # noqa: F401
+                                     tiny_model, tiny_window)
 
 
 def predictions(window):
