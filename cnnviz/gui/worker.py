@@ -118,7 +118,6 @@ class TrainingWorker(QObject):
         self._control = threading.Condition()
         self._pause_requested = self._stop_requested = False
         self._pending = None
-        self.is_paused = False
 
     # ------------------------------------------------------------------ control (any thread)
     def pause(self) -> None:
@@ -174,11 +173,9 @@ class TrainingWorker(QObject):
                 self._pause_requested = True
             if self._pause_requested and not self._stop_requested:
                 self._flush()
-                self.is_paused = True
                 self.paused.emit(reason)
                 while self._pause_requested and not self._stop_requested:
                     self._control.wait()
-                self.is_paused = False
                 resumed = True
             else:
                 resumed = False
