@@ -15,6 +15,10 @@ It also prints the peak resident memory of the cnnviz process training at the la
 
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE change which kernels OpenBLAS uses; their values are
 printed. To measure without them: ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python ...``.
+
+When other processes keep the cores busy, multi-threaded OpenBLAS slows down far more than
+torch (its threads wait for each other), and the median ratios mostly measure that: look at
+the best ratio, or compare with ``--threads 1``.
 """
 from __future__ import annotations
 
