@@ -47,7 +47,8 @@ def blas_description() -> str:
     except ImportError:
         return "unknown (threadpoolctl not installed)"
     infos = [info for info in threadpool_info() if info["user_api"] == "blas"]
-    return ", ".join(f"{i['internal_api']} {i.get('version')} ({i.get('architecture')} kernels)" for i in infos) or "none"
+    described = [f"{i['internal_api']} {i.get('version')} ({i.get('architecture')} kernels)" for i in infos]
+    return ", ".join(described) or "none"
 
 
 def blas_threads() -> int:

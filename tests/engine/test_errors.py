@@ -72,7 +72,8 @@ def test_labels_of_wrong_class_count(labels, message):
     (lambda: MaxPooling2D(2, strides=0), "MaxPooling2D strides must be positive"),
     (lambda: Dense(0), "Dense: units must be a positive int"),
     (lambda: MaxPooling2D(2, padding=2), r"MaxPooling2D: padding 2 must be smaller than the pool \(2, 2\)"),
-    (lambda: AveragePooling2D((3, 1), padding=1), r"AveragePooling2D: padding 1 must be smaller than the pool \(3, 1\)"),
+    (lambda: AveragePooling2D((3, 1), padding=1),
+     r"AveragePooling2D: padding 1 must be smaller than the pool \(3, 1\)"),
 ])
 def test_bad_layer_settings(make, message):
     with pytest.raises(ValueError, match=message):
@@ -81,9 +82,11 @@ def test_bad_layer_settings(make, message):
 
 def test_unknown_optimizer_and_loss_names():
     model = cnn()
-    with pytest.raises(ValueError, match=r"unknown optimizer 'sgdd'; expected one of \['adagrad', 'adam', 'rmsprop', 'sgd'\]"):
+    with pytest.raises(ValueError,
+                       match=r"unknown optimizer 'sgdd'; expected one of \['adagrad', 'adam', 'rmsprop', 'sgd'\]"):
         model.compile(optimizer="sgdd")
-    with pytest.raises(ValueError, match=r"unknown loss 'hinge'; expected one of \['categorical_crossentropy', 'mean_squared_error'\]"):
+    expected = r"unknown loss 'hinge'; expected one of \['categorical_crossentropy', 'mean_squared_error'\]"
+    with pytest.raises(ValueError, match=expected):
         model.compile(loss="hinge")
     with pytest.raises(ValueError, match="unknown metric 'auc'"):
         model.compile(metrics=["auc"])
@@ -93,7 +96,8 @@ def test_unknown_optimizer_and_loss_names():
     (lambda: Conv2D(2, 5), r"layer conv2d_2: kernel \(5, 5\) is larger than its padded input \(4, 4\)"),
     (lambda: Conv2D(2, (2, 7), padding=1), r"layer conv2d_2: kernel \(2, 7\) is larger than its padded input \(6, 6\)"),
     (lambda: MaxPooling2D(5), r"layer max_pooling2d_1: pool \(5, 5\) is larger than its padded input \(4, 4\)"),
-    (lambda: AveragePooling2D((1, 6)), r"layer average_pooling2d_1: pool \(1, 6\) is larger than its padded input \(4, 4\)"),
+    (lambda: AveragePooling2D((1, 6)),
+     r"layer average_pooling2d_1: pool \(1, 6\) is larger than its padded input \(4, 4\)"),
 ])
 def test_kernel_or_pool_larger_than_padded_input(make, message):
     model = Sequential(seed=0)
@@ -115,7 +119,8 @@ def test_dense_without_flatten():
     model = Sequential(seed=0)
     model.add(Input(input_shape=(6, 6, 1)))
     model.add(Conv2D(2, 3))
-    with pytest.raises(ValueError, match=r"layer dense_1: Dense needs a flat input \(n,\), got \(4, 4, 2\); add Flatten\(\)"):
+    with pytest.raises(ValueError,
+                       match=r"layer dense_1: Dense needs a flat input \(n,\), got \(4, 4, 2\); add Flatten\(\)"):
         model.add(Dense(3))
 
 

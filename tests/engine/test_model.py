@@ -49,7 +49,8 @@ def test_summary_table():
     lines = text.splitlines()
     assert "Layer (type)" in text and "Output Shape" in text and "Param #" in text
     # conv2d_1: 3*3*1*4 + 4 = 40; conv2d_2: 2*2*4*4 + 4 = 68; dense_1: 36*8 + 8 = 296; dense_2: 8*2 + 2 = 18
-    expected_rows = {"conv2d_1 (Conv2D)": ("(None, 6, 6, 4)", "40"), "max_pooling2d_1 (MaxPooling2D)": ("(None, 3, 3, 4)", "0"),
+    expected_rows = {"conv2d_1 (Conv2D)": ("(None, 6, 6, 4)", "40"),
+                     "max_pooling2d_1 (MaxPooling2D)": ("(None, 3, 3, 4)", "0"),
                      "conv2d_2 (Conv2D)": ("(None, 3, 3, 4)", "68"), "flatten_1 (Flatten)": ("(None, 36)", "0"),
                      "dense_1 (Dense)": ("(None, 8)", "296"), "dense_2 (Dense)": ("(None, 2)", "18")}
     for name, (shape, params) in expected_rows.items():
