@@ -20,11 +20,13 @@ ARCHITECTURE_KEY = "__architecture__"
 def atomic_write(path, write) -> None:
     """Call ``write(file_object)`` on a temporary file beside ``path``, then rename it into place.
 
-    A crash half-way leaves any existing file untouched.
+    A crash half-way leaves any existing file untouched. The file gets the permissions a
+    plain ``open(path, "w")`` would give (mkstemp alone would make it private to its owner).
     """
     path = Path(path)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
+        os.chmod(temporary, 0o666 & ~current_umask())
         with os.fdopen(handle, "wb") as stream:
             write(stream)
             stream.flush()
@@ -34,6 +36,13 @@ def atomic_write(path, write) -> None:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def current_umask() -> int:
+    """The process umask (os.umask can only be read by setting it, so set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def save_weights(model, path) -> None:

@@ -175,3 +175,13 @@ def test_failing_save_leaves_the_old_file_intact(tmp_path, monkeypatch):
 def test_save_to_a_missing_directory_raises(tmp_path):
     with pytest.raises(OSError):
         cnn().save_weights(tmp_path / "absent" / "w.npz")
+
+
+def test_saved_file_gets_the_usual_permissions_not_private_ones(tmp_path):
+    old_mask = os.umask(0o022)
+    try:
+        path = tmp_path / "w.npz"
+        cnn().save_weights(path)
+    finally:
+        os.umask(old_mask)
+    assert path.stat().st_mode & 0o777 == 0o644
