@@ -54,6 +54,13 @@ class MetricPlot(pg.PlotWidget):
         self.validation = item.plot(pen=pg.mkPen(VALIDATION, width=2), symbol="o", symbolSize=7,
                                     symbolBrush=VALIDATION, name="validation (epoch)")
 
+    def show_epochs(self, last: float) -> None:
+        """A fixed x range up to the run's last epoch: the curves grow into it, and the axes are not
+        recomputed at every refresh (a third of the drawing cost while training)."""
+        if getattr(self, "_last_epoch", None) != last:
+            self._last_epoch = last
+            self.setXRange(0, last, padding=0.02)
+
     def sizeHint(self):
         return QSize(320, 160)  # modest, so the side area's scrolling layout gives the plots what is left
 
@@ -355,6 +362,7 @@ class TrainingPanel(QWidget):
         self.history = {key: [] for key in ("x", "loss", "accuracy", "loss_smooth", "accuracy_smooth", "val_x",
                                             "val_loss", "val_accuracy")}
         self._ema = {"loss": 0.0, "accuracy": 0.0}
+        self.latest = None
         self._dirty = True
 
     def refresh(self) -> None:
@@ -369,6 +377,8 @@ class TrainingPanel(QWidget):
         record = self.latest
         if record is not None:
             epochs = record["epochs"]
+            for plot in (self.loss_plot, self.accuracy_plot):
+                plot.show_epochs(self._x_offset + epochs)
             self.progress.setValue(int(1000 * min(1.0, record["position"] / epochs)))
             self.progress.setFormat(f"epoch {record['epoch'] + 1}/{epochs} · batch {record['batch'] + 1}/"
                                     f"{record['batches']}")
