@@ -132,7 +132,7 @@ class ExperimentPanel(QWidget):
     def _sample_changed(self) -> None:
         self.end()
         x = np.asarray(self.window_.x, np.float32)
-        self.image.setImage(x[:, :, 0] if x.shape[2] != 3 else x, levels=(0, 1))
+        self.image.setImage(np.ascontiguousarray(x[:, :, 0] if x.shape[2] != 3 else x), levels=(0, 1))
         names = self._class_names()
         self.sample_label.setText(f"{self.window_.description}\ntrue label {names[self.window_.label]}\n"
                                   "Pick the image in the Input tab.")

@@ -55,8 +55,8 @@ class MetricPlot(pg.PlotWidget):
                                     symbolBrush=VALIDATION, name="validation (epoch)")
 
     def show_epochs(self, last: float) -> None:
-        """A fixed x range up to the run's last epoch: the curves grow into it, and the axes are not
-        recomputed at every refresh (a third of the drawing cost while training)."""
+        """A fixed x range (to the run's last epoch, or to a doubling span for long runs): the curves grow
+        into it, and the axes are not recomputed at every refresh (a third of the drawing cost)."""
         if getattr(self, "_last_epoch", None) != last:
             self._last_epoch = last
             self.setXRange(0, last, padding=0.02)
@@ -97,7 +97,7 @@ class TrainingPanel(QWidget):
         self.batch_spin.setRange(1, 4096)
         self.batch_spin.setValue(defaults.batch_size)
         self.epochs_spin = QSpinBox()
-        self.epochs_spin.setRange(1, 1000)
+        self.epochs_spin.setRange(1, 100_000)
         self.epochs_spin.setValue(defaults.epochs)
         self.decay_spin = self._double(0.0, 1.0, 6, defaults.weight_decay, "L2 weight decay on kernels")
         self.lr_decay_spin = self._double(0.0, 1.0, 4, defaults.lr_decay,
@@ -377,8 +377,11 @@ class TrainingPanel(QWidget):
         record = self.latest
         if record is not None:
             epochs = record["epochs"]
+            span = 1.0  # the x range doubles as training goes on, up to the last epoch of the run
+            while span < record["position"]:
+                span *= 2
             for plot in (self.loss_plot, self.accuracy_plot):
-                plot.show_epochs(self._x_offset + epochs)
+                plot.show_epochs(self._x_offset + min(epochs, span))
             self.progress.setValue(int(1000 * min(1.0, record["position"] / epochs)))
             self.progress.setFormat(f"epoch {record['epoch'] + 1}/{epochs} · batch {record['batch'] + 1}/"
                                     f"{record['batches']}")

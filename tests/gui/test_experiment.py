@@ -76,7 +76,7 @@ def test_stops_after_the_step_limit(qtbot):
 def test_not_while_training_runs(qtbot, messages):
     window = tiny_window(qtbot)
     training = window.training_panel
-    configure(training, epochs=1000)
+    configure(training, epochs=100_000)
     training.start()
     window.experiment_panel.step()
     assert not window.experiment_panel.running and "Pause or stop training" in messages[-1][1]

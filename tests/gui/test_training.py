@@ -111,7 +111,7 @@ def test_worker_sends_copies_not_live_arrays(qtbot):
 def test_pause_shows_current_weights_then_resume_and_stop(qtbot):
     window = tiny_window(qtbot)
     panel = window.training_panel
-    configure(panel, epochs=1000)
+    configure(panel, epochs=100_000)
     panel.start()
     with qtbot.waitSignal(panel.worker.epoch_done, timeout=WAIT_MS):
         pass
@@ -139,7 +139,7 @@ def test_pause_shows_current_weights_then_resume_and_stop(qtbot):
 def test_learning_rate_change_applies_without_resetting_the_network(qtbot):
     window = tiny_window(qtbot)
     panel = window.training_panel
-    configure(panel, lr=0.05, epochs=1000)
+    configure(panel, lr=0.05, epochs=100_000)
     initial = window.model.get_weights()
     panel.start()
     with qtbot.waitSignal(panel.worker.epoch_done, timeout=WAIT_MS):
@@ -167,7 +167,7 @@ def test_learning_rate_change_applies_without_resetting_the_network(qtbot):
 def test_switching_optimizer_between_epochs_keeps_the_weights(qtbot):
     window = tiny_window(qtbot)
     panel = window.training_panel
-    configure(panel, optimizer="sgd", lr=0.0, epochs=1000)
+    configure(panel, optimizer="sgd", lr=0.0, epochs=100_000)
     initial = window.model.get_weights()
     panel.start()
     with qtbot.waitSignal(panel.worker.epoch_done, timeout=WAIT_MS):
@@ -206,7 +206,7 @@ def test_non_finite_loss_pauses_with_a_message_and_keeps_the_weights(qtbot, mess
 def test_closing_the_window_while_training_stops_the_worker(qtbot):
     window = tiny_window(qtbot)
     panel = window.training_panel
-    configure(panel, epochs=1000)
+    configure(panel, epochs=100_000)
     panel.start()
     with qtbot.waitSignal(panel.worker.progress, timeout=WAIT_MS):
         pass
@@ -230,7 +230,7 @@ def test_start_refuses_data_that_does_not_fit(qtbot, messages):
 def test_a_new_architecture_stops_training_and_clears_the_plots(qtbot):
     window = tiny_window(qtbot)
     panel = window.training_panel
-    configure(panel, epochs=1000)
+    configure(panel, epochs=100_000)
     panel.start()
     with qtbot.waitSignal(panel.worker.epoch_done, timeout=WAIT_MS):
         pass

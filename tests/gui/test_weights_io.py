@@ -191,7 +191,7 @@ def test_safetensors_from_pytorch_layout_gives_identical_predictions(qtbot, tmp_
 def test_save_while_training_writes_a_complete_file(qtbot, tmp_path, messages):
     window = tiny_window(qtbot)
     panel = window.training_panel
-    configure(panel, epochs=1000)
+    configure(panel, epochs=100_000)
     panel.start()
     with qtbot.waitSignal(panel.worker.progress, timeout=WAIT_MS):
         pass
