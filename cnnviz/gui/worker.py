@@ -28,7 +28,7 @@ from PyQt5.QtCore import QObject, pyqtSignal
 from ..engine.model import Sequential, accuracy
 from ..engine.optimizers import get_optimizer
 
-FLUSH_SECONDS = 0.05
+FLUSH_SECONDS = 0.1  # the plots redraw every 0.2 s: more often would only wake the GUI thread
 OPTIMIZER_NAMES = ("sgd", "adam", "rmsprop", "adagrad")
 
 
