@@ -46,9 +46,6 @@ SHORTCUTS = (
     ("+ / -", "faster / slower (frames per second, then frames per tick)"),
     ("F11", "full screen"),
     ("Ctrl+= / Ctrl+-", "larger / smaller fonts (lecture mode)"),
-    ("Ctrl+O", "open an image file as the input"),
-    ("F1", "this help"),
-    ("Ctrl+Q", "quit"),
 )
 
 
@@ -415,6 +412,17 @@ class MainWindow(QMainWindow):
         scroll_bar = self.strip_scroll.horizontalScrollBar().sizeHint().height()
         self.strip_scroll.setFixedHeight(self.strip.sizeHint().height() + scroll_bar + 4)
 
+    def menu_shortcuts(self) -> list[tuple[str, str]]:
+        """(keys, "Menu > command") for every menu action with a shortcut, read from the menus
+        themselves so panels installed later (training, weights files) are listed too."""
+        rows = []
+        for menu_action in self.menuBar().actions():
+            for action in menu_action.menu().actions():
+                keys = action.shortcut().toString(QKeySequence.NativeText)
+                if keys:
+                    rows.append((keys, f"{menu_action.text()} > {action.text()}".replace("&", "")))
+        return rows
+
     def show_shortcuts(self) -> QDialog:
         if self.shortcuts_dialog is None:
             dialog = QDialog(self)
@@ -424,7 +432,8 @@ class MainWindow(QMainWindow):
                 return "<table cellpadding='3'>" + "".join(f"<tr><td><b>{a}</b></td><td>{b}</td></tr>"
                                                          for a, b in rows) + "</table>"
 
-            text.setHtml(f"<h3>Keys</h3>{table(SHORTCUTS)}<h3>Colours</h3>{table(LEGEND)}")
+            text.setHtml(f"<h3>Keys</h3>{table(SHORTCUTS)}<h3>Menu commands</h3>{table(self.menu_shortcuts())}"
+                         f"<h3>Colours</h3>{table(LEGEND)}")
             buttons = QDialogButtonBox(QDialogButtonBox.Close)
             buttons.rejected.connect(dialog.close)
             layout = QVBoxLayout(dialog)

@@ -79,6 +79,8 @@ def test_help_shortcuts_dialog_lists_them_all(qtbot, window):
         assert keys in text and what in text
     for needed in ("Space", "Shift+Right", "Home", "F11", "Ctrl+=", "padding", "white is zero"):
         assert needed in text
+    for keys, command in (("Ctrl+O", "File > Open image"), ("F1", "Help > Shortcuts"), ("Ctrl+Q", "File > Quit")):
+        assert keys in text and command in text
 
 
 def test_playing_a_whole_pass_by_steps_ends_on_the_last_update(qtbot, window):

@@ -228,3 +228,11 @@ def test_keras_h5_with_its_own_architecture_offers_to_switch(qtbot, tmp_path, mo
     x = np.random.default_rng(1).random((3, 28, 28, 1)).astype(np.float32)
     assert np.allclose(window.model.predict(x), keras_forward_in_numpy(x, weights), atol=1e-5)
     assert window.trace.x.shape == (1, 28, 28, 1) and not messages
+
+
+def test_help_lists_the_weights_shortcuts_the_menus_offer(qtbot, temporary_settings):
+    window = tiny_window(qtbot)
+    text = window.show_shortcuts().text.toPlainText()
+    for keys, command in (("Ctrl+S", "File > Save weights"), ("Ctrl+Shift+O", "File > Open weights"),
+                          ("Ctrl+Shift+S", "File > Save weights as")):
+        assert keys in text and command in text
