@@ -37,7 +37,7 @@ def format_seconds(seconds) -> str:
 class MetricPlot(pg.PlotWidget):
     """One metric: training per batch (faint), its smoothed line, and validation per epoch (dots)."""
 
-    def __init__(self, metric: str, parent=None):
+    def __init__(self, metric: str, rises: bool = False, parent=None):
         super().__init__(parent)
         self.setMinimumHeight(130)
         item = self.getPlotItem()
@@ -47,7 +47,8 @@ class MetricPlot(pg.PlotWidget):
         item.setClipToView(True)
         item.setDownsampling(auto=True, mode="peak")
         item.getAxis("left").enableAutoSIPrefix(False)
-        legend = item.addLegend(offset=(-2, 2), labelTextSize="7pt", verSpacing=-8)
+        # The legend sits in the corner the curves leave empty: bottom right for a metric that rises.
+        legend = item.addLegend(offset=(-2, -2 if rises else 2), labelTextSize="7pt", verSpacing=-8)
         legend.setBrush((20, 20, 20, 170))
         self.raw = item.plot(pen=pg.mkPen(TRAIN_RAW, width=1), name="training (batch)")
         self.smooth = item.plot(pen=pg.mkPen(TRAIN_SMOOTH, width=2), name="training (smoothed)")
@@ -135,7 +136,7 @@ class TrainingPanel(QWidget):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.loss_plot = MetricPlot("loss")
-        self.accuracy_plot = MetricPlot("accuracy")
+        self.accuracy_plot = MetricPlot("accuracy", rises=True)
         self.accuracy_plot.setYRange(0, 1)
 
         column = QVBoxLayout(self)
