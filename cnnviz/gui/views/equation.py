@@ -34,12 +34,18 @@ def terms(left, right, order=None) -> str:
     left, right = np.ravel(left), np.ravel(right)
     order = np.arange(left.size) if order is None else np.ravel(order)
     shown, rest = order[:MAX_TERMS], order[MAX_TERMS:]
-    factors = [f"({fmt(left[k])}·{fmt(right[k])})" for k in shown]
+    factors = [f"({fmt(left[k])}·{signed_factor(right[k])})" for k in shown]
     products = [fmt(left[k] * right[k]) for k in shown]
     if rest.size:
         factors.append(f"… {rest.size} more")
         products.append(f"{fmt(np.sum(left[rest] * right[rest]))} (the other {rest.size})")
     return f"{lines(factors)}<br>= {lines(products)}"
+
+
+def signed_factor(value) -> str:
+    """A right-hand factor in brackets when negative: 0.3·(-0.2), never 0.3·-0.2."""
+    text = fmt(value)
+    return f"({text})" if text.startswith("-") else text
 
 
 def lines(items) -> str:
@@ -226,7 +232,7 @@ LINES = {
 def frame_html(step, frame: dict) -> str:
     head = (f"<h3 style='margin:0'>{escape(step.title)}</h3>"
             f"<p style='margin:2px 0'><span style='font-family:monospace'>{escape(step.formula)}</span></p>"
-            f"<p style='margin:2px 0; color:#888'>{escape(step.explanation)}</p>")
+            f"<p style='margin:2px 0; color:#555'>{escape(step.explanation)}</p>")
     return head + "<table cellspacing='2' cellpadding='1'>" + "".join(LINES[frame["kind"]](frame)) + "</table>"
 
 
