@@ -65,6 +65,17 @@ def wait_idle(qtbot, panel):
     qtbot.waitUntil(lambda: panel.state == "idle", timeout=WAIT_MS)
 
 
+def endless_training(qtbot, until="progress"):
+    """A tiny window training for 100,000 epochs, returned once the worker's ``until`` signal came."""
+    window = tiny_window(qtbot)
+    panel = window.training_panel
+    configure(panel, epochs=100_000)
+    panel.start()
+    with qtbot.waitSignal(getattr(panel.worker, until), timeout=WAIT_MS):
+        pass
+    return window, panel
+
+
 def test_training_reports_epochs_fills_the_plots_and_updates_the_live_model(qtbot):
     window = tiny_window(qtbot)
     panel = window.training_panel
@@ -109,12 +120,7 @@ def test_worker_sends_copies_not_live_arrays(qtbot):
 
 
 def test_pause_shows_current_weights_then_resume_and_stop(qtbot):
-    window = tiny_window(qtbot)
-    panel = window.training_panel
-    configure(panel, epochs=100_000)
-    panel.start()
-    with qtbot.waitSignal(panel.worker.epoch_done, timeout=WAIT_MS):
-        pass
+    window, panel = endless_training(qtbot, until="epoch_done")
     with qtbot.waitSignal(panel.worker.paused, timeout=WAIT_MS):
         panel.pause_button.click()
     assert panel.state == "paused" and panel.pause_button.text() == "Resume"
@@ -204,12 +210,7 @@ def test_non_finite_loss_pauses_with_a_message_and_keeps_the_weights(qtbot, mess
 
 
 def test_closing_the_window_while_training_stops_the_worker(qtbot):
-    window = tiny_window(qtbot)
-    panel = window.training_panel
-    configure(panel, epochs=100_000)
-    panel.start()
-    with qtbot.waitSignal(panel.worker.progress, timeout=WAIT_MS):
-        pass
+    window, panel = endless_training(qtbot, until="progress")
     thread = panel.thread
     window.close()
     assert panel.state == "idle" and panel.worker is None
@@ -228,12 +229,7 @@ def test_start_refuses_data_that_does_not_fit(qtbot, messages):
 
 
 def test_a_new_architecture_stops_training_and_clears_the_plots(qtbot):
-    window = tiny_window(qtbot)
-    panel = window.training_panel
-    configure(panel, epochs=100_000)
-    panel.start()
-    with qtbot.waitSignal(panel.worker.epoch_done, timeout=WAIT_MS):
-        pass
+    window, panel = endless_training(qtbot, until="epoch_done")
     old = window.model
     window.set_model(tiny_model(filters=3, seed=1))
     assert panel.state == "idle" and panel.history["x"] == []

@@ -11,7 +11,7 @@ from PyQt5.QtWidgets import QFileDialog, QMessageBox
 
 from cnnviz.engine.weights import ARCHITECTURE_KEY, load_model
 from cnnviz.gui import weights_io
-from tests.gui.test_training import (WAIT_MS, configure, messages, temporary_settings,  # noqa: F401
+from tests.gui.test_training import (endless_training, messages, temporary_settings,  # noqa: F401
                                      tiny_model, tiny_window)
 
 
@@ -189,12 +189,7 @@ def test_safetensors_from_pytorch_layout_gives_identical_predictions(qtbot, tmp_
 
 
 def test_save_while_training_writes_a_complete_file(qtbot, tmp_path, messages):
-    window = tiny_window(qtbot)
-    panel = window.training_panel
-    configure(panel, epochs=100_000)
-    panel.start()
-    with qtbot.waitSignal(panel.worker.progress, timeout=WAIT_MS):
-        pass
+    window, panel = endless_training(qtbot)
     path = tmp_path / "during.npz"
     assert window.weights_io.save_to(path)
     saved = load_model(path)
