@@ -363,27 +363,29 @@ def torch_models():
     }
 
 
-@needs_safetensors
-@pytest.mark.parametrize("preset", ["lecture", "lenet", "same-padding"])
-def test_torch_state_dict_predictions_match_pytorch(tmp_path, preset):
-    torch, nets = torch_models()
+def assert_imported_predictions_match(torch, net, preset: str, path, n_images: int):
+    """Save ``net``'s state_dict as safetensors, import it into ``preset``: predictions agree to 1e-5."""
     from safetensors.torch import save_file
 
-    torch.manual_seed(0)
-    net = nets[preset].eval()
-    save_file(net.state_dict(), str(tmp_path / f"{preset}.safetensors"))
-    model = import_weights(load_preset(preset), tmp_path / f"{preset}.safetensors")
-    x = images(6)
+    save_file(net.state_dict(), str(path))
+    model = import_weights(load_preset(preset), path)
+    x = images(n_images)
     with torch.no_grad():
         expected = net(torch.from_numpy(x).permute(0, 3, 1, 2)).numpy()
     np.testing.assert_allclose(model.predict(x), expected, atol=1e-5)
 
 
 @needs_safetensors
+@pytest.mark.parametrize("preset", ["lecture", "lenet", "same-padding"])
+def test_torch_state_dict_predictions_match_pytorch(tmp_path, preset):
+    torch, nets = torch_models()
+    torch.manual_seed(0)
+    assert_imported_predictions_match(torch, nets[preset].eval(), preset, tmp_path / f"{preset}.safetensors", 6)
+
+
+@needs_safetensors
 def test_torch_named_modules_kerasy_mnist(tmp_path):
     torch, _ = torch_models()
-    from safetensors.torch import save_file
-
     nn = torch.nn
 
     class Net(nn.Module):  # the Kerasy/Keras MNIST example written the PyTorch way
@@ -399,13 +401,7 @@ def test_torch_named_modules_kerasy_mnist(tmp_path):
             return torch.softmax(self.fc2(self.dropout2(x)), dim=1)
 
     torch.manual_seed(1)
-    net = Net().eval()
-    save_file(net.state_dict(), str(tmp_path / "net.safetensors"))
-    model = import_weights(load_preset("kerasy-mnist"), tmp_path / "net.safetensors")
-    x = images(4)
-    with torch.no_grad():
-        expected = net(torch.from_numpy(x).permute(0, 3, 1, 2)).numpy()
-    np.testing.assert_allclose(model.predict(x), expected, atol=1e-5)
+    assert_imported_predictions_match(torch, Net().eval(), "kerasy-mnist", tmp_path / "net.safetensors", 4)
 
 
 @needs_h5py
