@@ -100,11 +100,12 @@ class ActivationMixin:
         raise NotImplementedError
 
 
-def reuse(buffer: np.ndarray | None, shape, dtype) -> np.ndarray:
-    """``buffer`` if it has this shape and dtype, else a new empty array (big scratch arrays
-    are kept between batches: allocating them afresh costs page faults every time)."""
-    if buffer is None or buffer.shape != tuple(shape) or buffer.dtype != dtype:
-        return np.empty(shape, dtype)
+def reuse(buffer: np.ndarray | None, shape, dtype, order: str = "C") -> np.ndarray:
+    """``buffer`` if it has this shape, dtype and memory order, else a new empty array (big
+    scratch arrays are kept between batches: allocating them afresh costs page faults every time)."""
+    if (buffer is None or buffer.shape != tuple(shape) or buffer.dtype != dtype
+            or not buffer.flags[f"{order}_CONTIGUOUS"]):
+        return np.empty(shape, dtype, order=order)
     return buffer
 
 
@@ -169,8 +170,8 @@ class Conv2D(ActivationMixin, Layer):
         xp = F.pad_nhwc(x, self.pads)
         self.padded_shape = xp.shape
         rows = x.shape[0] * self.output_shape[0] * self.output_shape[1]
-        self._cols_buffer = reuse(self._cols_buffer, (rows, self.kernel_size[0] * self.kernel_size[1] * x.shape[3]),
-                                  x.dtype)
+        columns = self.kernel_size[0] * self.kernel_size[1] * x.shape[3] + self.use_bias  # + the ones of the bias
+        self._cols_buffer = reuse(self._cols_buffer, (rows, columns), x.dtype, F.im2col_order(x.shape[3]))
         a, self.cols = F.conv2d_forward(
             xp, self.params["kernel"], self.params.get("bias"), self.strides, self.output_shape[:2], self._cols_buffer
         )

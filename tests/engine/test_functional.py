@@ -43,6 +43,7 @@ def build(layer, hw, channels, seed=0):
     return model
 
 
+@pytest.mark.usefixtures("im2col_layout")
 @pytest.mark.parametrize("hw, channels, filters, kernel, strides, padding", CONV_GEOMETRIES)
 def test_conv_forward_matches_naive(hw, channels, filters, kernel, strides, padding):
     rng = np.random.default_rng(1)
@@ -104,6 +105,7 @@ def test_conv_keeps_the_dtype(dtype):
     assert model.forward(np.ones((2, 6, 6, 2))).dtype == dtype
 
 
+@pytest.mark.usefixtures("im2col_layout")
 @pytest.mark.parametrize("cached_rows", [1, 2 * 9, 10**6])  # 1 sample per block; 2 (5 = 2 + 2 + 1) for 3x3 outputs; all
 @pytest.mark.parametrize("geometry", [CONV_GEOMETRIES[1], CONV_GEOMETRIES[5]])
 def test_conv_forward_in_blocks_of_samples(monkeypatch, cached_rows, geometry):
@@ -115,5 +117,24 @@ def test_conv_forward_in_blocks_of_samples(monkeypatch, cached_rows, geometry):
     x = rng.normal(size=(5, *hw, channels))
     expected = naive.conv2d(x, layer.params["kernel"], layer.params["bias"], F.pair(strides, "s"), padding)
     np.testing.assert_allclose(model.forward(x), expected, rtol=1e-12, atol=1e-12)
-    np.testing.assert_array_equal(layer.cols, F.im2col(F.pad_nhwc(x, layer.pads), layer.kernel_size, layer.strides,
-                                                       layer.output_shape[:2]))
+    windows = F.im2col(F.pad_nhwc(x, layer.pads), layer.kernel_size, layer.strides, layer.output_shape[:2])
+    np.testing.assert_array_equal(layer.cols[:, :-1], windows)
+    np.testing.assert_array_equal(layer.cols[:, -1], 1)  # the bias column
+
+
+@pytest.mark.parametrize("channels, order", [(1, "F"), (3, "F"), (8, "C"), (32, "C")])
+def test_im2col_layout_follows_the_channel_count(channels, order):
+    """Few channels: column-major (fast to fill kernel cell by kernel cell); many: row-major."""
+    x = np.random.default_rng(2).normal(size=(2, 5, 5, channels))
+    cols = F.im2col(x, (3, 3), (1, 1), (3, 3))
+    assert cols.flags[f"{order}_CONTIGUOUS"]
+    other = np.empty(cols.shape, order="C" if order == "F" else "F")
+    np.testing.assert_array_equal(F.im2col(x, (3, 3), (1, 1), (3, 3), out=other), cols)
+
+
+def test_im2col_fills_a_strided_view_in_place():
+    x = np.random.default_rng(3).normal(size=(2, 5, 5, 2))
+    buffer = np.zeros((2 * 9, 36))
+    F.im2col(x, (3, 3), (1, 1), (3, 3), out=buffer[:, ::2])  # neither rows nor columns contiguous
+    np.testing.assert_array_equal(buffer[:, ::2], F.im2col(x, (3, 3), (1, 1), (3, 3)))
+    assert not buffer[:, 1::2].any()

@@ -105,6 +105,7 @@ GEOMETRY_CASES = {
 }
 
 
+@pytest.mark.usefixtures("im2col_layout")
 @pytest.mark.parametrize("name", GEOMETRY_CASES)
 def test_layer_gradients(name):
     input_shape, layers = GEOMETRY_CASES[name]
@@ -221,6 +222,7 @@ def test_reused_buffers_give_the_same_gradients_when_the_batch_size_changes():
                 np.testing.assert_array_equal(layer.grads[key], reference.grads[key])
 
 
+@pytest.mark.usefixtures("im2col_layout")
 @pytest.mark.parametrize("cached_rows", [1, 2 * 36, 10**6])  # one sample, two samples (3 = 2 + 1), all at once
 def test_conv_input_gradient_in_blocks_of_samples(monkeypatch, cached_rows):
     monkeypatch.setattr(F, "CACHED_ROWS", cached_rows)
