@@ -198,11 +198,12 @@ def test_non_finite_loss_pauses_with_a_message_and_keeps_the_weights(qtbot, mess
     configure(panel, lr=0.1, batch=32, epochs=2)  # one batch per epoch: the very first step fails
     initial = window.model.get_weights()
     panel.start()
-    with qtbot.waitSignal(panel.worker.paused, timeout=WAIT_MS) as paused:
+    # Wait for the panel, which turns "paused" in this thread: the worker sends its only
+    # `paused` at once, possibly before a wait on the worker's own signal would listen.
+    with qtbot.waitSignal(panel.state_changed, timeout=WAIT_MS, check_params_cb=lambda state: state == "paused"):
         pass
-    assert "learning rate" in paused.args[0] and "nan" in paused.args[0].lower()
     assert panel.state == "paused"
-    assert messages and "learning rate" in messages[-1][1]
+    assert messages and "learning rate" in messages[-1][1] and "nan" in messages[-1][1].lower()
     final = window.model.get_weights()
     assert all(np.array_equal(initial[k], final[k]) for k in final), "the weights from before the bad step"
     panel.stop_and_wait()
