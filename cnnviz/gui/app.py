@@ -13,9 +13,9 @@ import numpy as np
 
 from ..paths import WEIGHTS
 from ..presets import PRESETS, load_model_file, load_preset
+from .views import VIEW_NAMES
 
 DEFAULT_MODEL = "lecture"
-VIEWS = ("conv", "maps", "pool", "backward", "update", "output")
 
 
 def parse_args(argv=None):
@@ -26,7 +26,7 @@ def parse_args(argv=None):
     parser.add_argument("--sample", type=int,
                         help="index of the test sample to trace (default: the first one the model is unsure about)")
     parser.add_argument("--step", type=int, default=0, help="advance N frames before showing the window")
-    parser.add_argument("--view", choices=VIEWS, help="show this view (and stop following the step)")
+    parser.add_argument("--view", choices=VIEW_NAMES, help="show this view (and stop following the step)")
     parser.add_argument("--screenshot", metavar="PATH", help="render the window to a PNG file and exit")
     parser.add_argument("--size", default="1280x800", help="window size WIDTHxHEIGHT (default 1280x800)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights when none are loaded")

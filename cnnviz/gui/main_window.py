@@ -19,7 +19,9 @@ from ..engine.trace import GRANULARITIES, Trace
 from .controller import PlaybackController
 from .images import fit_to_input
 from .views.backward_view import BackwardView
+from .views import VIEW_NAMES
 from .views.conv_view import ConvView
+from .views.dense_view import DenseView
 from .views.equation import EquationPanel
 from .views.input_panel import InputPanel
 from .views.maps_view import FeatureMapsView
@@ -30,13 +32,12 @@ from .views.update_view import UpdateView
 
 # The view that shows each frame kind best (the tabs follow the cursor when "follow" is on).
 VIEW_FOR_KIND = {
-    "conv_forward": "conv", "maxpool_forward": "pool", "avgpool_forward": "pool", "dense_forward": "output",
-    "flatten_forward": "maps", "dropout_forward": "maps", "activation_forward": "maps", "loss": "output",
+    "conv_forward": "conv", "maxpool_forward": "pool", "avgpool_forward": "pool", "dense_forward": "dense",
+    "flatten_forward": "dense", "dropout_forward": "maps", "activation_forward": "maps", "loss": "output",
     "conv_backward_weight": "backward", "conv_backward_input": "backward", "maxpool_backward": "pool",
     "avgpool_backward": "pool", "dense_backward": "backward", "flatten_backward": "backward",
     "dropout_backward": "backward", "activation_backward": "backward", "update": "update",
 }
-VIEW_NAMES = ("conv", "maps", "pool", "backward", "update", "output")
 
 SHORTCUTS = (
     ("Space", "play / pause"),
@@ -102,7 +103,8 @@ class MainWindow(QMainWindow):
 
         self.views = {}
         self.tabs = QTabWidget()
-        for view in (ConvView(), FeatureMapsView(), PoolView(), BackwardView(), UpdateView(), OutputView()):
+        views = (ConvView(), FeatureMapsView(), PoolView(), DenseView(), BackwardView(), UpdateView(), OutputView())
+        for view in views:  # in VIEW_NAMES order
             view.set_controller(self.controller)
             self.views[view.name] = view
             self.tabs.addTab(view, view.title)

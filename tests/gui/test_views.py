@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PyQt5.QtCore import QPointF, Qt
 
-from cnnviz.gui.views.common import fmt
+from cnnviz.gui.views.common import fmt, wrapped_cell
 from tests.gui.helpers import make_window
 
 
@@ -195,6 +195,49 @@ def test_feature_maps_enlarge_on_click_and_switch_to_deltas_backward(qtbot, wind
     assert view.mode() == "delta"
     low, high = view.images[0][0].levels
     assert low == -high
+
+
+def test_dense_view_shows_inputs_times_weights_and_the_neuron_filling_in(qtbot, window):
+    trace = window.trace
+    step = next(s for s in trace.steps if s.kind == "dense_forward")
+    window.controller.jump(step.index, 4)
+    view = window.views["dense"]
+    assert window.tabs.currentWidget() is view, "the tabs follow the cursor to the dense view"
+    frame = trace.frame(step.index, 4)
+    largest = int(frame["order"][0])
+    row, col = wrapped_cell(largest, frame["inputs"].size)
+    assert view.left.image.image[row, col] == pytest.approx(frame["inputs"][largest])
+    assert view.middle.image.image[row, col] == pytest.approx(frame["products"][largest])
+    for panel in (view.left, view.middle):
+        box = panel.box.rect()
+        assert (box.y(), box.x()) == (row, col) and panel.box.isVisible()
+    low, high = view.middle.image.levels
+    assert low == -high, "the products are signed: levels centred on zero"
+    assert view.right.image.image[0, 4] == pytest.approx(frame["z"])  # 10 outputs: one row
+    assert np.isnan(view.right.image.image[0, 5]), "the neurons after this one are not computed yet"
+    qtbot.wait(50)
+    point = view.graphics.mapFromScene(view.right.image.mapToScene(QPointF(7.5, 0.5)))
+    qtbot.mouseClick(view.graphics.viewport(), Qt.LeftButton, pos=point)
+    assert (window.controller.cursor.step, window.controller.cursor.frame) == (step.index, 7)
+    assert "a = sum + b" in window.equation.toPlainText() and fmt(trace.frame(step.index, 7)["z"]) in \
+        window.equation.toPlainText()
+
+
+def test_flatten_shows_where_a_cell_and_its_channels_go_in_the_vector(window):
+    trace = window.trace
+    step = next(s for s in trace.steps if s.kind == "flatten_forward")
+    window.controller.jump(step.index, 53)
+    frame = trace.frame(step.index, 53)
+    view = window.views["dense"]
+    assert window.tabs.currentWidget() is view
+    record = trace.records[step.layer_index]
+    i, j, c = frame["in_index"]
+    assert (view.left.box.rect().y(), view.left.box.rect().x()) == (i, j)
+    np.testing.assert_array_equal(view.middle.image.image[0], record.inputs[0, i, j])
+    assert view.middle.box.rect().x() == c
+    row, col = wrapped_cell(frame["out_index"], record.z.size)
+    assert view.right.image.image[row, col] == pytest.approx(frame["value"]) == record.inputs[0, i, j, c]
+    assert (view.right.box.rect().y(), view.right.box.rect().x()) == (row, col)
 
 
 def test_output_bars_show_probabilities_label_and_loss(window):

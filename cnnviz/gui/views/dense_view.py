@@ -1,0 +1,107 @@
+"""Flatten and dense layers, forward.
+
+Dense: the input vector, what each input adds to the current neuron (x[i]·W[i, j], diverging
+around zero, the largest term boxed in both) and the output filling in neuron by neuron; click
+a neuron (or hover over it, paused) to see how it is computed. Flatten: the feature-map cell,
+the channels of that cell (consecutive in the vector: NHWC order) and its place in the vector.
+"""
+from __future__ import annotations
+
+from .. import colormaps
+from .common import channel, filled, fmt, wrapped, wrapped_cell
+from .panels import View
+
+ONE_ROW = 16  # output vectors up to this long (10 classes) show as one row; longer ones wrap
+
+
+def row_width(length: int) -> int | None:
+    """The ``wrapped`` width of an output vector: one row when short, else square-ish."""
+    return length if length <= ONE_ROW else None
+
+
+class DenseView(View):
+    name = "dense"
+    title = "Dense"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.left = self.panel(0, 0, "", colorbar=True)
+        self.middle = self.panel(0, 2, "", signed=True, colorbar=True)
+        self.right = self.panel(0, 4, "", colorbar=True)
+        self.right.image.cell_clicked.connect(self._output_clicked)
+        self.right.image.cell_hovered.connect(self._output_hovered)
+        self.levels = {}
+        self.last = None
+
+    def set_trace(self, trace) -> None:
+        super().set_trace(trace)
+        self.levels = {}
+
+    def _levels(self, key, array):
+        """Activations: fixed sequential levels per layer and array, so the frames compare."""
+        if key not in self.levels:
+            self.levels[key] = colormaps.sequential_levels(array)
+        return self.levels[key]
+
+    def show_frame(self, step, frame) -> None:
+        kind = frame["kind"]
+        if kind not in ("dense_forward", "flatten_forward"):
+            return
+        self.last = (step, frame)
+        record = self.trace.records[step.layer_index]
+        for panel in self.panels:
+            panel.hide_marks()
+        getattr(self, f"_{kind}")(record, frame)
+
+    def _dense_forward(self, record, frame) -> None:
+        (j,) = frame["position"]
+        inputs, products = frame["inputs"], frame["products"]
+        largest = int(frame["order"][0])
+        cell = wrapped_cell(largest, inputs.size)
+        self.left.set_title(f"input x of {record.name} ({inputs.size} values)")
+        self.left.set_image(wrapped(inputs), self._levels(("x", record.index), record.inputs))
+        self.left.set_box(*cell)
+        self.middle.set_signed(True)
+        self.middle.set_title(f"x[i]·W[i, {j}]: Σ = {fmt(frame['sum'])} (boxed: the largest, input {largest})")
+        self.middle.set_image(wrapped(products), colormaps.symmetric_levels(products))
+        self.middle.set_box(*cell)
+        out = record.z.reshape(-1)
+        width = row_width(out.size)
+        self.right.set_title(f"output of {record.name}: z[{j}] = {fmt(frame['z'])}")
+        self.right.set_image(filled(wrapped(out, width), j), self._levels(("z", record.index), record.z))
+        self.right.set_box(*wrapped_cell(j, out.size, width))
+
+    def _flatten_forward(self, record, frame) -> None:
+        i, j, c = frame["in_index"]
+        k = frame["out_index"]
+        levels = self._levels(("x", record.index), record.inputs)
+        self.left.set_title(f"input of {record.name}, channel {c}")
+        self.left.set_image(channel(record.inputs, c), levels)
+        self.left.set_box(i, j)
+        cell = record.inputs[0, i, j]  # (C,): the channels of cell (i, j), consecutive in the vector
+        first = k - c
+        self.middle.set_signed(False)
+        self.middle.set_title(f"x[{i}, {j}, :] → z[{first}…{first + cell.size - 1}] (channels innermost)")
+        self.middle.set_image(cell.reshape(1, -1), levels)
+        self.middle.set_box(0, c)
+        out = record.z.reshape(-1)
+        self.right.set_title(f"flattened vector ({out.size} values): z[{k}] = {fmt(frame['value'])}")
+        self.right.set_image(filled(wrapped(out), k), levels)
+        self.right.set_box(*wrapped_cell(k, out.size))
+
+    def _output_hovered(self, row: int, col: int) -> None:
+        """While paused, hovering over a neuron shows how it was computed (as in the conv view)."""
+        if self.controller is not None and not self.controller.playing:
+            self._output_clicked(row, col)
+
+    def _output_clicked(self, row: int, col: int) -> None:
+        """Jump to the frame that computes the clicked neuron."""
+        if self.last is None or self.controller is None:
+            return
+        step, frame = self.last
+        if frame["kind"] != "dense_forward":
+            return
+        units = step.frame_grid[0]
+        neuron = row * self.right.shape[1] + col  # the image is the output vector, wrapped
+        if neuron < units and neuron != frame["index"]:
+            self.controller.jump(step.index, neuron)
