@@ -35,11 +35,14 @@ def terms(left, right, order=None) -> str:
     order = np.arange(left.size) if order is None else np.ravel(order)
     shown, rest = order[:MAX_TERMS], order[MAX_TERMS:]
     factors = [f"({fmt(left[k])}·{signed_factor(right[k])})" for k in shown]
-    products = [fmt(left[k] * right[k]) for k in shown]
+    products = [left[k] * right[k] for k in shown]
     if rest.size:
         factors.append(f"… {rest.size} more")
-        products.append(f"{fmt(np.sum(left[rest] * right[rest]))} (the other {rest.size})")
-    return f"{lines(factors)}<br>= {lines(products)}"
+        products.append(np.sum(left[rest] * right[rest]))
+    products = signed_terms(products)
+    if rest.size:
+        products[-1] += f" (the other {rest.size})"
+    return f"{lines(factors)}<br>= {lines(products, joiner=' ')}"
 
 
 def signed_factor(value) -> str:
@@ -48,8 +51,17 @@ def signed_factor(value) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-def lines(items) -> str:
-    return " +<br>".join(" + ".join(items[k:k + TERMS_PER_LINE]) for k in range(0, len(items), TERMS_PER_LINE))
+def signed_terms(values) -> list[str]:
+    """The terms of a sum, each after the first with its own sign: '0.5', '− 0.2', '+ 0.1'
+    (never '+ -0.2'); join them with spaces."""
+    texts = [fmt(v) for v in values]
+    return texts[:1] + [f"− {t[1:]}" if t.startswith("-") else f"+ {t}" for t in texts[1:]]
+
+
+def lines(items, joiner=" + ") -> str:
+    """Items joined by ``joiner``, TERMS_PER_LINE to a line (the joiner ends a broken line)."""
+    chunks = [joiner.join(items[k:k + TERMS_PER_LINE]) for k in range(0, len(items), TERMS_PER_LINE)]
+    return f"{joiner.rstrip()}<br>".join(chunks)
 
 
 def largest_first(products) -> np.ndarray:
@@ -72,7 +84,8 @@ def neuron_row(frame) -> str:
         z = f"e^aⱼ / Σₖ e^aₖ = {bold(frame['z'])}"
     else:
         z = f"{name}({fmt(frame['a'])}) = {bold(frame['z'])}"
-    return row("a = sum + b;  z = h(a)", f"a = {fmt(frame['sum'])} + {fmt(frame['bias'])} = {bold(frame['a'])};"
+    a = " ".join(signed_terms([frame["sum"], frame["bias"]]))
+    return row("a = sum + b;  z = h(a)", f"a = {a} = {bold(frame['a'])};"
                                         f"&nbsp;&nbsp; z = {z}")
 
 
@@ -85,7 +98,7 @@ def channel_rows(frame, label, left_key, right_key) -> list[str]:
     if channels > MAX_CHANNELS:
         rest = frame["channel_sums"][MAX_CHANNELS:]
         rows.append(row(f"channels {MAX_CHANNELS}…{channels - 1}",
-                        f"{' + '.join(fmt(v) for v in rest[:MAX_TERMS])}{' + …' if rest.size > MAX_TERMS else ''}"
+                        f"{' '.join(signed_terms(rest[:MAX_TERMS]))}{' + …' if rest.size > MAX_TERMS else ''}"
                         f" = {fmt(rest.sum())}"))
     return rows
 
@@ -118,7 +131,7 @@ def maxpool_forward(f):
 
 def avgpool_forward(f):
     i, j, c = f["out_index"]
-    values = " + ".join(fmt(v) for v in np.ravel(f["window"]))
+    values = " ".join(signed_terms(np.ravel(f["window"])))
     return [row("window", f"channel {c}, output (row {i}, col {j})"),
             row("sum / count", f"({values}) / {f['count']} = {fmt(f['sum'])} / {f['count']} = {bold(f['z'])}")]
 
@@ -216,7 +229,8 @@ def update(f):
     for name, after in f["state_after"].items():  # optimizer state (momentum, moments...); new state starts at 0
         rows.append(row(name, f"{fmt(f['state_before'].get(name, 0))} → {fmt(after)}"))
     return rows + [row("change", fmt(f["change"])),
-                   row("W′ = W + change", f"{fmt(f['param'])} + {fmt(f['change'])} = {bold(f['param_after'])}")]
+                   row("W′ = W + change",
+                       f"{' '.join(signed_terms([f['param'], f['change']]))} = {bold(f['param_after'])}")]
 
 
 LINES = {
