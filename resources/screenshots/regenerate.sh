@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Re-render the README's screenshots of the lecture views at 1280x800 (needs Debian's xvfb).
+# training.png is not here: it shows a training run in progress, taken by hand.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+shot() {  # name, then main.py options
+    local name=$1; shift
+    xvfb-run -a -s "-screen 0 1280x800x24" python main.py --screenshot "resources/screenshots/$name.png" "$@"
+}
+shot convolution --step 1050 --view conv
+shot max-pooling --step 3243
+shot feature-maps --step 3700 --view maps
+shot dense --step 4751
+shot backward-deltas --step 5707
