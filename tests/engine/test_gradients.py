@@ -229,3 +229,11 @@ def test_conv_input_gradient_in_blocks_of_samples(monkeypatch, cached_rows):
     model = make_model((8, 8, 2), [Conv2D(3, 3, activation="tanh"), Conv2D(2, 3, padding="same"), *head()])
     rng = np.random.default_rng(13)
     check_gradients(model, rng.normal(size=(3, 8, 8, 2)), rng.integers(3, size=3))
+
+
+def test_cross_entropy_of_a_perfect_prediction_is_plus_zero():
+    """-log(1) is -0.0, which the app would print as a loss of '-0'."""
+    from cnnviz.engine import losses
+
+    loss = losses.categorical_crossentropy(np.array([[0.0, 1.0]]), np.array([[0.0, 1.0]]))
+    assert loss == 0 and not np.signbit(loss)
