@@ -307,3 +307,31 @@ def test_the_slider_moves_the_cursor_and_follows_it(window):
     assert "5001/" in window.position_label.text()
     window.controller.jump(0, 7)
     assert window.slider.value() == 7
+
+
+def test_all_input_channels_show_the_window_in_each_and_every_kernel_slice(qtbot, window):
+    trace = window.trace
+    step = next(s for s in trace.steps if s.kind == "conv_forward" and s.layer_name == "conv2d_2")
+    window.controller.jump(step.index, 40)
+    view = window.views["conv"]
+    combo = view.chooser.combo
+    assert [combo.itemText(k) for k in range(combo.count())] == ["0", "1", "2", "3", "all"]
+    combo.setCurrentText("all")
+    frame = trace.frame(step.index, 40)
+    record = trace.records[step.layer_index]
+    h, w, channels = record.inputs.shape[1:]
+    assert view.input.image.image.shape == (2 * h + 1, 2 * w + 1), "4 channels in a 2x2 mosaic"
+    boxes = [b for b in (view.input.box, *view.input.more_boxes) if b.isVisible()]
+    assert len(boxes) == channels
+    row, col = frame["rows"][0], frame["cols"][0]
+    for c, box in enumerate(boxes):
+        top, left = (c // 2) * (h + 1), (c % 2) * (w + 1)
+        rect = box.rect()
+        assert (rect.y(), rect.x(), rect.height(), rect.width()) == (top + row, left + col, 3, 3)
+        np.testing.assert_array_equal(view.input.image.image[top + row:top + row + 3, left + col:left + col + 3],
+                                      frame["patch"][..., c])
+        kernel_tile = view.kernel.image.image[(c // 2) * 4:(c // 2) * 4 + 3, (c % 2) * 4:(c % 2) * 4 + 3]
+        np.testing.assert_allclose(kernel_tile, frame["kernel"][..., c], rtol=1e-6)
+    combo.setCurrentText("2")
+    assert sum(b.isVisible() for b in (view.input.box, *view.input.more_boxes)) == 1
+    np.testing.assert_array_equal(view.kernel.image.image, frame["kernel"][..., 2].astype(np.float32))

@@ -56,10 +56,27 @@ def wrapped_cell(index: int, length: int, width: int | None = None) -> tuple[int
     return index // width, index % width
 
 
-class ChannelChooser(QWidget):
-    """'label: [combo]' for picking one channel of a layer."""
+def tiles(planes, gap: int = 1):
+    """(C, h, w) -> a mosaic of the C planes in a near-square grid, NaN between them, and the
+    (row, col) where each plane starts in it."""
+    planes = np.asarray(planes, np.float32)
+    count, h, w = planes.shape
+    columns = max(1, int(np.ceil(np.sqrt(count))))
+    rows = -(-count // columns)
+    mosaic = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap), np.nan, np.float32)
+    origins = [((k // columns) * (h + gap), (k % columns) * (w + gap)) for k in range(count)]
+    for plane, (top, left) in zip(planes, origins):
+        mosaic[top : top + h, left : left + w] = plane
+    return mosaic, origins
 
-    def __init__(self, label: str, parent=None):
+
+ALL = "all"
+
+
+class ChannelChooser(QWidget):
+    """'label: [combo]' for picking one channel of a layer (or, with ``all_option``, all of them)."""
+
+    def __init__(self, label: str, parent=None, all_option: bool = False):
         super().__init__(parent)
         row = QHBoxLayout(self)
         row.setContentsMargins(4, 0, 4, 0)
@@ -67,16 +84,24 @@ class ChannelChooser(QWidget):
         self.combo = QComboBox()
         row.addWidget(self.combo)
         row.addStretch(1)
+        self.all_option = all_option
 
     def set_count(self, count: int) -> None:
-        if self.combo.count() == count:
+        items = [str(c) for c in range(count)] + ([ALL] if self.all_option and count > 1 else [])
+        if [self.combo.itemText(k) for k in range(self.combo.count())] == items:
             return
-        current = max(0, self.combo.currentIndex())
+        current = self.combo.currentText()
         self.combo.blockSignals(True)
         self.combo.clear()
-        self.combo.addItems([str(c) for c in range(count)])
-        self.combo.setCurrentIndex(min(current, count - 1))
+        self.combo.addItems(items)
+        if current in items:
+            self.combo.setCurrentIndex(items.index(current))
+        else:  # a channel past the new count: the last one; "all" where there is one channel: 0
+            self.combo.setCurrentIndex(count - 1 if current.isdigit() else 0)
         self.combo.blockSignals(False)
 
-    def value(self) -> int:
+    def value(self) -> int | None:
+        """The channel chosen, or None for all channels."""
+        if self.combo.currentText() == ALL:
+            return None
         return max(0, self.combo.currentIndex())

@@ -1,10 +1,13 @@
-"""The convolution window: the input with the window sliding over it, the kernel, the output filling in."""
+"""The convolution window: the input with the window sliding over it, the kernel, the output filling in.
+
+One input channel at a time, or all of them side by side (the window in every channel, the
+kernel's slice for each): the output cell is the sum over all of them."""
 from __future__ import annotations
 
 import numpy as np
 
 from .. import colormaps
-from .common import fmt, ChannelChooser, channel, filled, padded
+from .common import fmt, ChannelChooser, channel, filled, padded, tiles
 from .panels import View
 
 
@@ -14,7 +17,7 @@ class ConvView(View):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.chooser = ChannelChooser("input channel shown:")
+        self.chooser = ChannelChooser("input channel shown:", all_option=True)
         self.layout().insertWidget(0, self.chooser)
         self.chooser.combo.currentIndexChanged.connect(self._redraw)
         self.input = self.panel(0, 0, "input", colorbar=True)
@@ -45,22 +48,43 @@ class ConvView(View):
             return
         record = self.trace.records[step.layer_index]
         c_out_count = record.z.shape[-1]
-        self.chooser.set_count(record.inputs.shape[-1])
-        c = min(self.chooser.value(), record.inputs.shape[-1] - 1)
+        channels = record.inputs.shape[-1]
+        self.chooser.set_count(channels)
+        c = self.chooser.value()
         i, j, c_out = frame["out_index"]
         input_levels, kernel_levels, output_levels = self._layer_levels(record)
-        plane, origin = padded(channel(record.inputs, c), record.pads)
-        self.input.set_title(f"input of {record.name}, channel {c}")
-        self.input.set_image(plane, input_levels, origin)
-        self.input.show_padding(bool(frame["padding_mask"].any() or origin != (0, 0)))
         kh, kw = frame["kernel"].shape[:2]
-        self.input.set_box(frame["rows"][0], frame["cols"][0], kh, kw)
-        self.kernel.set_title(f"kernel w[:, :, {c}, {c_out}]")
-        self.kernel.set_image(frame["kernel"][..., c], kernel_levels)
+        if c is None:
+            self._all_channels(record, frame, input_levels, kernel_levels)
+        else:
+            plane, origin = padded(channel(record.inputs, c), record.pads)
+            self.input.set_title(f"input of {record.name}, channel {c}")
+            self.input.set_image(plane, input_levels, origin)
+            self.input.show_padding(bool(frame["padding_mask"].any() or origin != (0, 0)))
+            self.input.set_box(frame["rows"][0], frame["cols"][0], kh, kw)
+            self.kernel.set_title(f"kernel w[:, :, {c}, {c_out}]")
+            self.kernel.set_image(frame["kernel"][..., c], kernel_levels)
         out = channel(record.z, c_out)
         self.output.set_title(f"output channel {c_out} of {c_out_count}: z = {fmt(frame['z'])}")
         self.output.set_image(filled(out, i * out.shape[1] + j), output_levels)
         self.output.set_box(i, j)
+
+    def _all_channels(self, record, frame, input_levels, kernel_levels) -> None:
+        """Every input channel in a mosaic with the window in each, and the kernel's slices in the
+        same places: the products of all of them add up to the output cell."""
+        planes = [padded(channel(record.inputs, k), record.pads)[0] for k in range(record.inputs.shape[-1])]
+        mosaic, origins = tiles(planes)
+        (top, _), (left, _) = record.pads
+        kh, kw = frame["kernel"].shape[:2]
+        row, col = frame["rows"][0] + top, frame["cols"][0] + left  # in a tile, padding included
+        self.input.set_title(f"input of {record.name}, all {len(planes)} channels")
+        self.input.set_image(mosaic, input_levels)
+        self.input.show_padding(record.pads != ((0, 0), (0, 0)))  # NaN cells: padding (and the gaps)
+        self.input.set_boxes([(r + row, c + col, kh, kw) for r, c in origins])
+        kernels, _ = tiles(np.moveaxis(frame["kernel"], 2, 0))
+        self.kernel.set_title(f"kernel w[:, :, :, {frame['out_index'][2]}], all channels")
+        self.kernel.set_image(kernels, kernel_levels)
+        self.kernel.set_boxes([])
 
     def _redraw(self) -> None:
         if self.last is not None:

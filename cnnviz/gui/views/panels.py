@@ -101,6 +101,7 @@ class MapPanel:
         self.mark = rect_item(SECOND, width=3, z=11)
         self.view.addItem(self.box)
         self.view.addItem(self.mark)
+        self.more_boxes: list[Outline] = []  # the same window in every tile of a mosaic
         self.colorbar = None
         if colorbar:
             cmap = colormaps.DIVERGING if signed else colormaps.SEQUENTIAL
@@ -162,15 +163,26 @@ class MapPanel:
         self.padding.setVisible(visible)
 
     def set_box(self, row, col, height=1, width=1, visible=True) -> None:
-        self.box.setRect(QRectF(col, row, width, height))
-        self.box.setVisible(visible)
+        self.set_boxes([(row, col, height, width)] if visible else [])
+
+    def set_boxes(self, boxes) -> None:
+        """Outline each ``(row, col, height, width)``; the first with ``box``, then as many more as needed."""
+        while len(self.more_boxes) < len(boxes) - 1:
+            self.more_boxes.append(rect_item(HIGHLIGHT))
+            self.view.addItem(self.more_boxes[-1])
+        for outline, box in zip([self.box, *self.more_boxes], boxes):
+            row, col, height, width = box
+            outline.setRect(QRectF(col, row, width, height))
+            outline.setVisible(True)
+        for outline in [self.box, *self.more_boxes][len(boxes):]:
+            outline.setVisible(False)
 
     def set_mark(self, row, col, height=1, width=1, visible=True) -> None:
         self.mark.setRect(QRectF(col, row, width, height))
         self.mark.setVisible(visible)
 
     def hide_marks(self) -> None:
-        self.box.setVisible(False)
+        self.set_boxes([])
         self.mark.setVisible(False)
 
     # ------------------------------------------------------------------ numbers on cells
