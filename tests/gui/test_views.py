@@ -332,6 +332,10 @@ def test_all_input_channels_show_the_window_in_each_and_every_kernel_slice(qtbot
                                       frame["patch"][..., c])
         kernel_tile = view.kernel.image.image[(c // 2) * 4:(c // 2) * 4 + 3, (c % 2) * 4:(c % 2) * 4 + 3]
         np.testing.assert_allclose(kernel_tile, frame["kernel"][..., c], rtol=1e-6)
+    window.controller.jump(0, 0)  # conv2d_1 has one input channel: no "all" there
+    assert [combo.itemText(k) for k in range(combo.count())] == ["0"]
+    window.controller.jump(step.index, 40)
+    assert combo.currentText() == "all", "the choice comes back with the layer that has it"
     combo.setCurrentText("2")
     assert sum(b.isVisible() for b in (view.input.box, *view.input.more_boxes)) == 1
     np.testing.assert_array_equal(view.kernel.image.image, frame["kernel"][..., 2].astype(np.float32))

@@ -82,22 +82,27 @@ class ChannelChooser(QWidget):
         row.setContentsMargins(4, 0, 4, 0)
         row.addWidget(QLabel(label))
         self.combo = QComboBox()
+        self.combo.currentTextChanged.connect(self._chosen)
         row.addWidget(self.combo)
         row.addStretch(1)
         self.all_option = all_option
+        self.preferred = "0"  # the user's last choice, kept across layers that lack it
+
+    def _chosen(self, text: str) -> None:
+        if not self.combo.signalsBlocked():
+            self.preferred = text
 
     def set_count(self, count: int) -> None:
         items = [str(c) for c in range(count)] + ([ALL] if self.all_option and count > 1 else [])
         if [self.combo.itemText(k) for k in range(self.combo.count())] == items:
             return
-        current = self.combo.currentText()
         self.combo.blockSignals(True)
         self.combo.clear()
         self.combo.addItems(items)
-        if current in items:
-            self.combo.setCurrentIndex(items.index(current))
+        if self.preferred in items:
+            self.combo.setCurrentIndex(items.index(self.preferred))
         else:  # a channel past the new count: the last one; "all" where there is one channel: 0
-            self.combo.setCurrentIndex(count - 1 if current.isdigit() else 0)
+            self.combo.setCurrentIndex(count - 1 if self.preferred.isdigit() else 0)
         self.combo.blockSignals(False)
 
     def value(self) -> int | None:
