@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# Re-render the README's screenshots of the lecture views at 1280x800 (needs Debian's xvfb).
-# training.png is not here: it shows a training run in progress, taken by hand.
+# Re-render the README's screenshots at 1280x800 (needs Debian's xvfb).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 shot() {  # name, then main.py options
@@ -12,3 +11,4 @@ shot max-pooling --step 3243
 shot feature-maps --step 3700 --view maps
 shot dense --step 4751
 shot backward-deltas --step 5707
+xvfb-run -a -s "-screen 0 1280x800x24" python resources/screenshots/training.py  # trains first: a few seconds
