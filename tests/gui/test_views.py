@@ -40,6 +40,16 @@ def shown(number: str, text: str) -> bool:
     return number in text or (number.startswith("-") and f"− {number[1:]}" in text)
 
 
+def jump_to(window, kind, frame_index, view_name):
+    """Go to a frame of the first step of ``kind``; the tabs follow the cursor to ``view_name``.
+    Returns (step, frame, view)."""
+    step = next(s for s in window.trace.steps if s.kind == kind)
+    window.controller.jump(step.index, frame_index)
+    view = window.views[view_name]
+    assert window.tabs.currentWidget() is view
+    return step, window.trace.frame(step.index, frame_index), view
+
+
 @pytest.fixture
 def window(qtbot):
     return make_window(qtbot)
@@ -135,11 +145,7 @@ def test_clicking_an_output_cell_jumps_to_its_frame(qtbot, window):
 
 def test_max_pool_marks_the_winner_and_routes_back_to_it(window):
     trace = window.trace
-    pool_forward = next(s for s in trace.steps if s.kind == "maxpool_forward")
-    window.controller.jump(pool_forward.index, 40)
-    frame = trace.frame(pool_forward.index, 40)
-    view = window.views["pool"]
-    assert window.tabs.currentWidget() is view
+    _, frame, view = jump_to(window, "maxpool_forward", 40, "pool")
     mark = view.input.mark.rect()
     assert (mark.y(), mark.x()) == tuple(frame["winner_input"]) and view.input.mark.isVisible()
     assert view.output.image.image[frame["out_index"][:2]] == pytest.approx(frame["z"])
@@ -152,16 +158,11 @@ def test_max_pool_marks_the_winner_and_routes_back_to_it(window):
 
 
 def test_backward_view_uses_a_diverging_map_centred_on_zero_with_a_colour_bar(window):
-    trace = window.trace
-    step = next(s for s in trace.steps if s.kind == "conv_backward_input")
-    window.controller.jump(step.index, 17)
-    view = window.views["backward"]
-    assert window.tabs.currentWidget() is view
+    _, frame, view = jump_to(window, "conv_backward_input", 17, "backward")
     for panel in (view.left, view.right):
         low, high = panel.image.levels
         assert low == -high and panel.colorbar is not None
         assert tuple(panel.colorbar.levels()) == (low, high)
-    frame = trace.frame(step.index, 17)
     i, j, _ = frame["in_index"]
     assert view.right.image.image[i, j] == pytest.approx(frame["sum"])
     # the flipped kernel's window over the padded δ map covers exactly the δ cells this frame multiplies
@@ -204,11 +205,7 @@ def test_feature_maps_enlarge_on_click_and_switch_to_deltas_backward(qtbot, wind
 
 def test_dense_view_shows_inputs_times_weights_and_the_neuron_filling_in(qtbot, window):
     trace = window.trace
-    step = next(s for s in trace.steps if s.kind == "dense_forward")
-    window.controller.jump(step.index, 4)
-    view = window.views["dense"]
-    assert window.tabs.currentWidget() is view, "the tabs follow the cursor to the dense view"
-    frame = trace.frame(step.index, 4)
+    step, frame, view = jump_to(window, "dense_forward", 4, "dense")
     largest = int(frame["order"][0])
     row, col = wrapped_cell(largest, frame["inputs"].size)
     assert view.left.image.image[row, col] == pytest.approx(frame["inputs"][largest])
@@ -229,13 +226,8 @@ def test_dense_view_shows_inputs_times_weights_and_the_neuron_filling_in(qtbot, 
 
 
 def test_flatten_shows_where_a_cell_and_its_channels_go_in_the_vector(window):
-    trace = window.trace
-    step = next(s for s in trace.steps if s.kind == "flatten_forward")
-    window.controller.jump(step.index, 53)
-    frame = trace.frame(step.index, 53)
-    view = window.views["dense"]
-    assert window.tabs.currentWidget() is view
-    record = trace.records[step.layer_index]
+    step, frame, view = jump_to(window, "flatten_forward", 53, "dense")
+    record = window.trace.records[step.layer_index]
     i, j, c = frame["in_index"]
     assert (view.left.box.rect().y(), view.left.box.rect().x()) == (i, j)
     np.testing.assert_array_equal(view.middle.image.image[0], record.inputs[0, i, j])

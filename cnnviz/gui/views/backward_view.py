@@ -21,12 +21,11 @@ class BackwardView(View):
         super().__init__(parent)
         self.chooser = ChannelChooser("δ channel shown (conv input gradient):")
         self.layout().insertWidget(0, self.chooser)
-        self.chooser.combo.currentIndexChanged.connect(self._redraw)
+        self.chooser.combo.currentIndexChanged.connect(self.redraw)
         self.left = self.panel(0, 0, "", colorbar=True)
         self.middle = self.panel(0, 2, "", signed=True, colorbar=True, numbers=True)
         self.right = self.panel(0, 4, "", signed=True, colorbar=True)
         self.levels = {}
-        self.last = None
 
     def set_trace(self, trace) -> None:
         super().set_trace(trace)
@@ -36,10 +35,6 @@ class BackwardView(View):
         if key not in self.levels:
             self.levels[key] = colormaps.symmetric_levels(array) if signed else colormaps.sequential_levels(array)
         return self.levels[key]
-
-    def _redraw(self) -> None:
-        if self.last is not None:
-            self.show_frame(*self.last)
 
     def show_frame(self, step, frame) -> None:
         kind = frame["kind"]

@@ -19,16 +19,14 @@ class ConvView(View):
         super().__init__(parent)
         self.chooser = ChannelChooser("input channel shown:", all_option=True)
         self.layout().insertWidget(0, self.chooser)
-        self.chooser.combo.currentIndexChanged.connect(self._redraw)
+        self.chooser.combo.currentIndexChanged.connect(self.redraw)
         self.input = self.panel(0, 0, "input", colorbar=True)
         self.kernel = self.panel(0, 2, "kernel", signed=True, colorbar=True, numbers=True)
         self.output = self.panel(0, 4, "output", colorbar=True)
         for column, stretch in ((0, 4), (2, 3), (4, 4)):
             self.layout_.layout.setColumnStretchFactor(column, stretch)
-        self.output.image.cell_clicked.connect(self._output_clicked)
-        self.output.image.cell_hovered.connect(self._output_hovered)
+        self.jump_from_clicks(self.output)
         self.levels = {}
-        self.last = None
 
     def set_trace(self, trace) -> None:
         super().set_trace(trace)
@@ -86,23 +84,8 @@ class ConvView(View):
         self.kernel.set_image(kernels, kernel_levels)
         self.kernel.set_boxes([])
 
-    def _redraw(self) -> None:
-        if self.last is not None:
-            self.show_frame(*self.last)
-
-    def _output_hovered(self, row: int, col: int) -> None:
-        """While paused, hovering over the output shows how the cell under the mouse was computed."""
-        if self.controller is not None and not self.controller.playing:
-            self._output_clicked(row, col)
-
-    def _output_clicked(self, row: int, col: int) -> None:
-        """Jump to the frame that computes the clicked output cell of the channel shown."""
-        if self.last is None or self.controller is None:
-            return
-        step, frame = self.last
+    def frame_for_cell(self, step, frame, row, col):
+        """The frame that computes output cell (row, col) of the channel shown."""
         if frame["kind"] != "conv_forward":
-            return
-        c_out = frame["out_index"][2]
-        target = int(np.ravel_multi_index((c_out, row, col), step.frame_grid))
-        if target != frame["index"]:
-            self.controller.jump(step.index, target)
+            return None
+        return int(np.ravel_multi_index((frame["out_index"][2], row, col), step.frame_grid))

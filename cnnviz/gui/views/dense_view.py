@@ -28,10 +28,8 @@ class DenseView(View):
         self.left = self.panel(0, 0, "", colorbar=True)
         self.middle = self.panel(0, 2, "", signed=True, colorbar=True)
         self.right = self.panel(0, 4, "", colorbar=True)
-        self.right.image.cell_clicked.connect(self._output_clicked)
-        self.right.image.cell_hovered.connect(self._output_hovered)
+        self.jump_from_clicks(self.right)
         self.levels = {}
-        self.last = None
 
     def set_trace(self, trace) -> None:
         super().set_trace(trace)
@@ -89,19 +87,9 @@ class DenseView(View):
         self.right.set_image(filled(wrapped(out), k), levels)
         self.right.set_box(*wrapped_cell(k, out.size))
 
-    def _output_hovered(self, row: int, col: int) -> None:
-        """While paused, hovering over a neuron shows how it was computed (as in the conv view)."""
-        if self.controller is not None and not self.controller.playing:
-            self._output_clicked(row, col)
-
-    def _output_clicked(self, row: int, col: int) -> None:
-        """Jump to the frame that computes the clicked neuron."""
-        if self.last is None or self.controller is None:
-            return
-        step, frame = self.last
+    def frame_for_cell(self, step, frame, row, col):
+        """The frame of the clicked neuron: the output image is the vector, wrapped."""
         if frame["kind"] != "dense_forward":
-            return
-        units = step.frame_grid[0]
-        neuron = row * self.right.shape[1] + col  # the image is the output vector, wrapped
-        if neuron < units and neuron != frame["index"]:
-            self.controller.jump(step.index, neuron)
+            return None
+        neuron = row * self.right.shape[1] + col
+        return neuron if neuron < step.frame_grid[0] else None

@@ -254,6 +254,7 @@ class View(QWidget):
         self.panels: list[MapPanel] = []
         self.trace = None
         self.controller = None
+        self.last = None  # (step, frame) last shown, for views that redraw or jump from it
 
     def panel(self, *args, **kwargs) -> MapPanel:
         panel = MapPanel(self.layout_, *args, **kwargs)
@@ -269,6 +270,34 @@ class View(QWidget):
 
     def show_frame(self, step, frame: dict) -> None:
         raise NotImplementedError
+
+    def redraw(self) -> None:
+        """Show the last frame again (after a display option changed)."""
+        if self.last is not None:
+            self.show_frame(*self.last)
+
+    # ------------------------------------------------------------------ click an output to see it computed
+    def jump_from_clicks(self, panel: MapPanel) -> None:
+        """Clicking a cell of ``panel`` (or, while paused, hovering over it) jumps to the frame
+        that computes that cell, as ``frame_for_cell`` names it."""
+        panel.image.cell_clicked.connect(self._jump_to_cell)
+        panel.image.cell_hovered.connect(self._hovered_cell)
+
+    def frame_for_cell(self, step, frame, row: int, col: int) -> int | None:
+        """The frame of ``step`` that computes cell (row, col) of the clickable panel, or None."""
+        return None
+
+    def _hovered_cell(self, row: int, col: int) -> None:
+        if self.controller is not None and not self.controller.playing:
+            self._jump_to_cell(row, col)
+
+    def _jump_to_cell(self, row: int, col: int) -> None:
+        if self.last is None or self.controller is None:
+            return
+        step, frame = self.last
+        target = self.frame_for_cell(step, frame, row, col)
+        if target is not None and target != frame["index"]:
+            self.controller.jump(step.index, target)
 
     def set_font_scale(self, scale: float) -> None:
         for panel in self.panels:
