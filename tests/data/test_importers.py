@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from cnnviz.engine import Conv2D, Dense, Flatten, Input, MaxPooling2D, Sequential
+from cnnviz.engine import Conv2D, Dense, Flatten, Input, Sequential
 from cnnviz.engine.importers import import_weights, natural_key
 from cnnviz.presets import load_preset
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.gui.test_training import WAIT_MS, configure, messages, temporary_settings, tiny_window  # noqa: F401
+from tests.gui.test_training import WAIT_MS, configure, tiny_window
 
 
 def chosen_image(window, index=3):

@@ -9,7 +9,7 @@ from PyQt5.QtWidgets import QDialog, QFileDialog
 
 from cnnviz.gui.model_builder import ModelBuilderDialog
 from cnnviz.presets import load_preset
-from tests.gui.test_training import messages, temporary_settings, tiny_window  # noqa: F401
+from tests.gui.test_training import tiny_window
 
 
 def choose(dialog, kind, **values):

@@ -7,12 +7,10 @@ import time
 import numpy as np
 import pytest
 from PyQt5.QtCore import Qt, QTimer
-from PyQt5.QtWidgets import QMessageBox
 
 from cnnviz.data import synthetic
 from cnnviz.engine.layers import Conv2D, Dense, Flatten, Input, MaxPooling2D
 from cnnviz.engine.model import Sequential
-from cnnviz.gui import weights_io
 from cnnviz.gui.main_window import MainWindow
 from cnnviz.gui.training_panel import install
 
@@ -33,24 +31,6 @@ def tiny_window(qtbot, model=None, dataset=None):
     qtbot.addWidget(window)
     window.show()
     return window
-
-
-@pytest.fixture(autouse=True)
-def temporary_settings(tmp_path, monkeypatch):
-    """Recent files go to a temporary ini file, never the user's settings."""
-    from PyQt5.QtCore import QSettings
-
-    monkeypatch.setattr(weights_io, "settings", lambda: QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-
-
-@pytest.fixture
-def messages(monkeypatch):
-    """Every QMessageBox.warning/information shown, as (title, text); nothing modal opens."""
-    shown = []
-    for kind in ("warning", "information", "critical"):
-        monkeypatch.setattr(QMessageBox, kind, staticmethod(lambda parent, title, text, *a, **k: shown.append(
-            (title, text)) or QMessageBox.Ok))
-    return shown
 
 
 def configure(panel, optimizer="sgd", lr=0.05, momentum=0.0, batch=16, epochs=3):

@@ -11,8 +11,7 @@ from PyQt5.QtWidgets import QFileDialog, QMessageBox
 
 from cnnviz.engine.weights import ARCHITECTURE_KEY, load_model
 from cnnviz.gui import weights_io
-from tests.gui.test_training import (endless_training, messages, temporary_settings,  # noqa: F401
-                                     tiny_model, tiny_window)
+from tests.gui.test_training import endless_training, tiny_model, tiny_window
 
 
 def predictions(window):
@@ -225,7 +224,7 @@ def test_keras_h5_with_its_own_architecture_offers_to_switch(qtbot, tmp_path, mo
     assert window.trace.x.shape == (1, 28, 28, 1) and not messages
 
 
-def test_help_lists_the_weights_shortcuts_the_menus_offer(qtbot, temporary_settings):
+def test_help_lists_the_weights_shortcuts_the_menus_offer(qtbot):
     window = tiny_window(qtbot)
     text = window.show_shortcuts().text.toPlainText()
     for keys, command in (("Ctrl+S", "File > Save weights"), ("Ctrl+Shift+O", "File > Open weights"),
