@@ -103,8 +103,9 @@ class MainWindow(QMainWindow):
 
         self.views = {}
         self.tabs = QTabWidget()
-        views = (ConvView(), FeatureMapsView(), PoolView(), DenseView(), BackwardView(), UpdateView(), OutputView())
-        for view in views:  # in VIEW_NAMES order
+        views = {view.name: view for view in (ConvView(), FeatureMapsView(), PoolView(), DenseView(), BackwardView(),
+                                               UpdateView(), OutputView())}
+        for view in map(views.get, VIEW_NAMES):  # the tabs in VIEW_NAMES order
             view.set_controller(self.controller)
             self.views[view.name] = view
             self.tabs.addTab(view, view.title)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import colormaps
 from .common import fmt, ChannelChooser, channel, filled, padded, wrapped, wrapped_cell
 from .panels import View
 
@@ -25,16 +24,9 @@ class BackwardView(View):
         self.left = self.panel(0, 0, "", colorbar=True)
         self.middle = self.panel(0, 2, "", signed=True, colorbar=True, numbers=True)
         self.right = self.panel(0, 4, "", signed=True, colorbar=True)
-        self.levels = {}
-
-    def set_trace(self, trace) -> None:
-        super().set_trace(trace)
-        self.levels = {}
 
     def _levels(self, key, array, signed=True):
-        if key not in self.levels:
-            self.levels[key] = colormaps.symmetric_levels(array) if signed else colormaps.sequential_levels(array)
-        return self.levels[key]
+        return self.cached_levels(key, array, signed)
 
     def show_frame(self, step, frame) -> None:
         kind = frame["kind"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import colormaps
 from .common import fmt, ChannelChooser, channel, filled, padded, tiles
 from .panels import View
 
@@ -26,19 +25,12 @@ class ConvView(View):
         for column, stretch in ((0, 4), (2, 3), (4, 4)):
             self.layout_.layout.setColumnStretchFactor(column, stretch)
         self.jump_from_clicks(self.output)
-        self.levels = {}
-
-    def set_trace(self, trace) -> None:
-        super().set_trace(trace)
-        self.levels = {}
 
     def _layer_levels(self, record):
-        if record.index not in self.levels:
-            kernel = record.params["kernel"]
-            self.levels[record.index] = (colormaps.sequential_levels(record.inputs),
-                                         colormaps.symmetric_levels(kernel),
-                                         colormaps.sequential_levels(record.z))
-        return self.levels[record.index]
+        """Levels of the layer's input, kernel and output."""
+        return (self.cached_levels(("in", record.index), record.inputs, False),
+                self.cached_levels(("kernel", record.index), record.params["kernel"], True),
+                self.cached_levels(("out", record.index), record.z, False))
 
     def show_frame(self, step, frame) -> None:
         self.last = (step, frame)
@@ -46,12 +38,10 @@ class ConvView(View):
             return
         record = self.trace.records[step.layer_index]
         c_out_count = record.z.shape[-1]
-        channels = record.inputs.shape[-1]
-        self.chooser.set_count(channels)
+        self.chooser.set_count(record.inputs.shape[-1])
         c = self.chooser.value()
         i, j, c_out = frame["out_index"]
         input_levels, kernel_levels, output_levels = self._layer_levels(record)
-        kh, kw = frame["kernel"].shape[:2]
         if c is None:
             self._all_channels(record, frame, input_levels, kernel_levels)
         else:
@@ -59,7 +49,7 @@ class ConvView(View):
             self.input.set_title(f"input of {record.name}, channel {c}")
             self.input.set_image(plane, input_levels, origin)
             self.input.show_padding(bool(frame["padding_mask"].any() or origin != (0, 0)))
-            self.input.set_box(frame["rows"][0], frame["cols"][0], kh, kw)
+            self.input.set_box(frame["rows"][0], frame["cols"][0], *frame["kernel"].shape[:2])
             self.kernel.set_title(f"kernel w[:, :, {c}, {c_out}]")
             self.kernel.set_image(frame["kernel"][..., c], kernel_levels)
         out = channel(record.z, c_out)

@@ -29,17 +29,6 @@ class DenseView(View):
         self.middle = self.panel(0, 2, "", signed=True, colorbar=True)
         self.right = self.panel(0, 4, "", colorbar=True)
         self.jump_from_clicks(self.right)
-        self.levels = {}
-
-    def set_trace(self, trace) -> None:
-        super().set_trace(trace)
-        self.levels = {}
-
-    def _levels(self, key, array):
-        """Activations: fixed sequential levels per layer and array, so the frames compare."""
-        if key not in self.levels:
-            self.levels[key] = colormaps.sequential_levels(array)
-        return self.levels[key]
 
     def show_frame(self, step, frame) -> None:
         kind = frame["kind"]
@@ -57,7 +46,7 @@ class DenseView(View):
         largest = int(frame["order"][0])
         cell = wrapped_cell(largest, inputs.size)
         self.left.set_title(f"input x of {record.name} ({inputs.size} values)")
-        self.left.set_image(wrapped(inputs), self._levels(("x", record.index), record.inputs))
+        self.left.set_image(wrapped(inputs), self.cached_levels(("x", record.index), record.inputs, False))
         self.left.set_box(*cell)
         self.middle.set_signed(True)
         self.middle.set_title(f"x[i]·W[i, {j}]: Σ = {fmt(frame['sum'])} (boxed: the largest, input {largest})")
@@ -66,13 +55,13 @@ class DenseView(View):
         out = record.z.reshape(-1)
         width = row_width(out.size)
         self.right.set_title(f"output of {record.name}: z[{j}] = {fmt(frame['z'])}")
-        self.right.set_image(filled(wrapped(out, width), j), self._levels(("z", record.index), record.z))
+        self.right.set_image(filled(wrapped(out, width), j), self.cached_levels(("z", record.index), record.z, False))
         self.right.set_box(*wrapped_cell(j, out.size, width))
 
     def _flatten_forward(self, record, frame) -> None:
         i, j, c = frame["in_index"]
         k = frame["out_index"]
-        levels = self._levels(("x", record.index), record.inputs)
+        levels = self.cached_levels(("x", record.index), record.inputs, False)
         self.left.set_title(f"input of {record.name}, channel {c}")
         self.left.set_image(channel(record.inputs, c), levels)
         self.left.set_box(i, j)

@@ -58,6 +58,11 @@ def signed_terms(values) -> list[str]:
     return texts[:1] + [f"− {t[1:]}" if t.startswith("-") else f"+ {t}" for t in texts[1:]]
 
 
+def signed_sum(values) -> str:
+    """'0.5 − 0.2 + 0.1': the terms of ``signed_terms`` on one line."""
+    return " ".join(signed_terms(values))
+
+
 def lines(items, joiner=" + ") -> str:
     """Items joined by ``joiner``, TERMS_PER_LINE to a line (the joiner ends a broken line)."""
     chunks = [joiner.join(items[k:k + TERMS_PER_LINE]) for k in range(0, len(items), TERMS_PER_LINE)]
@@ -84,8 +89,7 @@ def neuron_row(frame) -> str:
         z = f"e^aⱼ / Σₖ e^aₖ = {bold(frame['z'])}"
     else:
         z = f"{name}({fmt(frame['a'])}) = {bold(frame['z'])}"
-    a = " ".join(signed_terms([frame["sum"], frame["bias"]]))
-    return row("a = sum + b;  z = h(a)", f"a = {a} = {bold(frame['a'])};"
+    return row("a = sum + b;  z = h(a)", f"a = {signed_sum([frame['sum'], frame['bias']])} = {bold(frame['a'])};"
                                         f"&nbsp;&nbsp; z = {z}")
 
 
@@ -98,7 +102,7 @@ def channel_rows(frame, label, left_key, right_key) -> list[str]:
     if channels > MAX_CHANNELS:
         rest = frame["channel_sums"][MAX_CHANNELS:]
         rows.append(row(f"channels {MAX_CHANNELS}…{channels - 1}",
-                        f"{' '.join(signed_terms(rest[:MAX_TERMS]))}{' + …' if rest.size > MAX_TERMS else ''}"
+                        f"{signed_sum(rest[:MAX_TERMS])}{' + …' if rest.size > MAX_TERMS else ''}"
                         f" = {fmt(rest.sum())}"))
     return rows
 
@@ -131,7 +135,7 @@ def maxpool_forward(f):
 
 def avgpool_forward(f):
     i, j, c = f["out_index"]
-    values = " ".join(signed_terms(np.ravel(f["window"])))
+    values = signed_sum(np.ravel(f["window"]))
     return [row("window", f"channel {c}, output (row {i}, col {j})"),
             row("sum / count", f"({values}) / {f['count']} = {fmt(f['sum'])} / {f['count']} = {bold(f['z'])}")]
 
@@ -230,7 +234,7 @@ def update(f):
         rows.append(row(name, f"{fmt(f['state_before'].get(name, 0))} → {fmt(after)}"))
     return rows + [row("change", fmt(f["change"])),
                    row("W′ = W + change",
-                       f"{' '.join(signed_terms([f['param'], f['change']]))} = {bold(f['param_after'])}")]
+                       f"{signed_sum([f['param'], f['change']])} = {bold(f['param_after'])}")]
 
 
 LINES = {

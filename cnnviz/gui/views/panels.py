@@ -255,6 +255,7 @@ class View(QWidget):
         self.trace = None
         self.controller = None
         self.last = None  # (step, frame) last shown, for views that redraw or jump from it
+        self.levels = {}  # colour levels by key, fixed for a trace so that its frames compare
 
     def panel(self, *args, **kwargs) -> MapPanel:
         panel = MapPanel(self.layout_, *args, **kwargs)
@@ -267,6 +268,13 @@ class View(QWidget):
     def set_trace(self, trace) -> None:
         """A new trace (new sample or weights): forget anything cached from the old one."""
         self.trace = trace
+        self.levels = {}
+
+    def cached_levels(self, key, array, signed: bool) -> tuple[float, float]:
+        """Levels of ``array`` (centred on zero when ``signed``), computed once per trace and key."""
+        if key not in self.levels:
+            self.levels[key] = colormaps.symmetric_levels(array) if signed else colormaps.sequential_levels(array)
+        return self.levels[key]
 
     def show_frame(self, step, frame: dict) -> None:
         raise NotImplementedError

@@ -18,17 +18,7 @@ class PoolView(View):
         self.input = self.panel(0, 0, "input", colorbar=True)
         self.window = self.panel(0, 2, "window", colorbar=True, numbers=True)
         self.output = self.panel(0, 4, "output", colorbar=True)
-        self.levels = {}
 
-    def set_trace(self, trace) -> None:
-        super().set_trace(trace)
-        self.levels = {}
-
-    def _levels(self, record, name, array, signed):
-        key = (record.index, name)
-        if key not in self.levels:
-            self.levels[key] = colormaps.symmetric_levels(array) if signed else colormaps.sequential_levels(array)
-        return self.levels[key]
 
     def show_frame(self, step, frame) -> None:
         kind = frame["kind"]
@@ -44,19 +34,20 @@ class PoolView(View):
                 panel.set_signed(False)
             plane, origin = padded(channel(record.inputs, c), record.pads)
             self.input.set_title(f"input of {record.name}, channel {c}")
-            self.input.set_image(plane, self._levels(record, "in", record.inputs, False), origin)
+            self.input.set_image(plane, self.cached_levels((record.index, "in"), record.inputs, False), origin)
             window = np.where(frame["padding_mask"], np.nan, frame["window"])
             self.window.set_title("window: max" if is_max else f"window: mean of {frame['count']}")
-            self.window.set_image(window, self._levels(record, "in", record.inputs, False))
+            self.window.set_image(window, self.cached_levels((record.index, "in"), record.inputs, False))
             out = channel(record.z, c)
             self.output.set_title(f"output channel {c}: z = {fmt(frame['z'])}")
-            self.output.set_image(filled(out, i * out.shape[1] + j), self._levels(record, "out", record.z, False))
+            self.output.set_image(filled(out, i * out.shape[1] + j),
+                                  self.cached_levels((record.index, "out"), record.z, False))
         else:
             for panel in self.panels:
                 panel.set_signed(True)
             grad_out = channel(record.dz, c)
             self.input.set_title(f"∂E/∂z of {record.name} output, channel {c}")
-            self.input.set_image(grad_out, self._levels(record, "dz", record.dz, True))
+            self.input.set_image(grad_out, self.cached_levels((record.index, "dz"), record.dz, True))
             self.input.set_box(i, j)
             self.input.show_padding(False)
             self.input.mark.setVisible(False)
@@ -65,7 +56,7 @@ class PoolView(View):
             self.window.set_image(routed, colormaps.symmetric_levels(routed))
             plane, origin = padded(channel(record.input_grad, c), record.pads)
             self.output.set_title(f"∂E/∂x, input channel {c}")
-            self.output.set_image(plane, self._levels(record, "dx", record.input_grad, True), origin)
+            self.output.set_image(plane, self.cached_levels((record.index, "dx"), record.input_grad, True), origin)
             self.output.set_box(rows[0], cols[0], ph, pw)
             self.output.show_padding(bool(record.pads != ((0, 0), (0, 0))))
             self._mark_winner(frame, is_max, self.output, rows, cols)

@@ -20,11 +20,6 @@ class UpdateView(View):
         self.after = self.panel(0, 6, "W′ = W + change", signed=True, colorbar=True, numbers=True)
         for column in (0, 2, 4, 6):
             self.layout_.layout.setColumnStretchFactor(column, 1)
-        self.levels = {}
-
-    def set_trace(self, trace) -> None:
-        super().set_trace(trace)
-        self.levels = {}
 
     def _levels(self, key, *arrays):
         if key not in self.levels:
