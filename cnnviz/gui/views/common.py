@@ -50,6 +50,14 @@ def wrapped(vector, width: int | None = None) -> np.ndarray:
     return out.reshape(rows, width)
 
 
+ONE_ROW = 16  # vectors up to this long (10 classes, 16 units) show as one row; longer ones wrap
+
+
+def row_width(length: int) -> int | None:
+    """The ``wrapped`` width for a layer's output vector: one row when short, else square-ish."""
+    return length if length <= ONE_ROW else None
+
+
 def wrapped_cell(index: int, length: int, width: int | None = None) -> tuple[int, int]:
     """(row, col) of element ``index`` in ``wrapped`` of a vector of ``length``."""
     width = width or max(1, int(np.ceil(np.sqrt(length))))

@@ -8,16 +8,8 @@ the channels of that cell (consecutive in the vector: NHWC order) and its place 
 from __future__ import annotations
 
 from .. import colormaps
-from .common import channel, filled, fmt, wrapped, wrapped_cell
+from .common import channel, filled, fmt, row_width, wrapped, wrapped_cell
 from .panels import View
-
-ONE_ROW = 16  # output vectors up to this long (10 classes) show as one row; longer ones wrap
-
-
-def row_width(length: int) -> int | None:
-    """The ``wrapped`` width of an output vector: one row when short, else square-ish."""
-    return length if length <= ONE_ROW else None
-
 
 class DenseView(View):
     name = "dense"

@@ -11,14 +11,14 @@ from PyQt5.QtCore import QRectF
 from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from .. import colormaps
-from .common import wrapped
+from .common import row_width, wrapped
 from .panels import HIGHLIGHT, SECOND, ClickableImage, MapPanel, View, rect_item
 
 MODES = {"activations z": "z", "deltas δ": "delta", "gradients ∂E/∂x": "input_grad"}
 TILE = 10.0      # scene units per map
 GAP = 1.0
 LABEL = 4.0      # room above each layer for its name
-MAX_COLUMNS = 16
+MAX_COLUMNS = 16  # maps per row of the mosaic
 
 
 class FeatureMapsView(View):
@@ -69,7 +69,7 @@ class FeatureMapsView(View):
         array = np.asarray(array[0], np.float32)
         if array.ndim == 3:
             return np.moveaxis(array, 2, 0)
-        return wrapped(array, array.size if array.size <= MAX_COLUMNS else None)[None]
+        return wrapped(array, row_width(array.size))[None]
 
     def _rebuild(self) -> None:
         """Create the tiles for this trace and mode (only when those change)."""
