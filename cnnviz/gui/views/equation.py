@@ -171,8 +171,7 @@ def batchnorm_forward(f):
                                                 f"√(σ² + ε) = {fmt(f.std)}"),
             row("x̂ = (z − μ) / √(σ² + ε)", f"{fmt(f.centred)} / {fmt(f.std)} = {fmt(f.x_hat)}"),
             row("γ·x̂ + β", f"{fmt(f.gamma)} · {signed_factor(f.x_hat)} + {signed_factor(f.beta)} = "
-                           f"{signed_sum([f.scaled, f.beta])} = {bold(f.z)}"),
-            row("why these statistics", escape(f.why))]
+                           f"{signed_sum([f.scaled, f.beta])} = {bold(f.z)}")]
 
 
 def loss(f):
