@@ -40,6 +40,14 @@ def check_equation(window, frame):
         assert shown(number, text), (frame.kind, number)
     extra = shown_numbers(rows_html(window.equation.toHtml())) - frame_numbers(frame)
     assert not extra, (frame.kind, f"numbers on screen that are no field of the frame: {sorted(extra)}")
+    view = window.tabs.currentWidget()
+    if frame.layer_index is None or view.name == "maps":  # the maps view shows every layer, not this frame
+        return
+    record = window.state.trace.records[frame.layer_index]
+    sizes = {str(n) for array in (record.inputs, record.z) for n in (*array.shape, array.size)}
+    titles = " ".join(panel.title_text for panel in view.panels)
+    extra = shown_numbers(titles) - frame_numbers(frame) - sizes
+    assert not extra, (frame.kind, view.name, f"numbers in the view's titles that are no field: {sorted(extra)}")
 
 
 def shown(number: str, text: str) -> bool:
