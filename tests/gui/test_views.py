@@ -278,7 +278,8 @@ def test_hovering_never_moves_the_lecture_only_a_click_does(qtbot, window):
     qtbot.mouseMove(view.graphics.viewport(), pos=point)
     qtbot.wait(100)
     assert window.controller.cursor.frame == 327, "hover moved the frame"
-    assert "row 9, column 3" in view.graphics.toolTip()
+    tip = view.output.image.toolTip()
+    assert tip.startswith("row 9, column 3: ") and "click" in tip
     qtbot.mouseClick(view.graphics.viewport(), Qt.LeftButton, pos=point)
     qtbot.waitUntil(lambda: window.controller.cursor.frame == 9 * 26 + 3, timeout=2000)
 
@@ -360,3 +361,20 @@ def test_the_result_of_every_frame_is_visible_without_scrolling(qtbot, window, s
             assert window.equation.verticalScrollBar().value() == 0
             bottom = window.equation.cursorRect(cursor).bottom()
             assert bottom < window.equation.viewport().height(), (frame.kind, size, bottom)
+
+
+def test_numbers_on_cells_fit_their_cells_and_are_readable(qtbot, window):
+    """A number is written on its cell only when it fits (at 8 pt or more); hover shows any cell's value."""
+    trace = window.state.trace
+    checked = 0
+    for step in trace.steps:
+        window.controller.jump(step.index, step.frame_count // 2)
+        qtbot.wait(10)
+        for panel in window.tabs.currentWidget().panels:
+            cell_pixels = 1 / panel.view.viewPixelSize()[0]
+            for text in panel.texts:
+                if text.isVisible():
+                    checked += 1
+                    assert text.textItem.boundingRect().width() <= cell_pixels, (step.title, text.toPlainText())
+                    assert text.textItem.font().pointSizeF() >= 8
+    assert checked > 50
