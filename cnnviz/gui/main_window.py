@@ -15,7 +15,7 @@ from PyQt5.QtWidgets import (QAction, QApplication, QCheckBox, QComboBox, QDialo
 
 from ..engine.trace import GRANULARITIES
 from .controller import PlaybackController
-from .frame_kinds import frame_kind
+from .frame_kinds import FRAME_KINDS, frame_kind
 from .views.backward_view import BackwardView
 from .views import VIEW_NAMES
 from .views.conv_view import ConvView
@@ -27,6 +27,8 @@ from .views.network_strip import NetworkStrip
 from .views.output_view import OutputView
 from .views.pool_view import PoolView
 from .views.update_view import UpdateView
+
+OVERVIEWS = ("maps", "output")  # views of the whole network: every step has something to show there
 
 SHORTCUTS = (
     ("Space", "play / pause"),
@@ -285,8 +287,22 @@ class MainWindow(QMainWindow):
         self._draw_current_view()
 
     def _draw_current_view(self) -> None:
-        if self.controller.trace is not None:
-            self.tabs.currentWidget().show_frame(self.controller.step, self.frame)
+        if self.controller.trace is None:
+            return
+        view, step = self.tabs.currentWidget(), self.controller.step
+        view.show_frame(step, self.frame)
+        if frame_kind(self.frame).view == view.name or view.name in OVERVIEWS:
+            view.show_notice(None)
+        else:
+            view.show_notice(f"The current step, {step.title}, is not drawn here; this view shows "
+                             f"{view.title.lower()} steps.", self._nearest_step_for(view.name))
+
+    def _nearest_step_for(self, view_name: str):
+        """The step of that view closest to the current one (the same layer first), or None."""
+        current = self.controller.step
+        steps = [s for s in self.controller.trace.steps if FRAME_KINDS[s.frame_type].view == view_name]
+        return min(steps, key=lambda s: (s.layer_index != current.layer_index, abs(s.index - current.index)),
+                   default=None)
 
     def show_view(self, name: str) -> None:
         """Show one view; turns "follow" off so it stays."""

@@ -378,3 +378,19 @@ def test_numbers_on_cells_fit_their_cells_and_are_readable(qtbot, window):
                     assert text.textItem.boundingRect().width() <= cell_pixels, (step.title, text.toPlainText())
                     assert text.textItem.font().pointSizeF() >= 8
     assert checked > 50
+
+
+def test_a_view_that_does_not_draw_the_current_step_says_so_and_offers_its_nearest_step(qtbot, window):
+    window.controller.jump(1, 0)  # a max-pooling forward step
+    window.show_view("backward")
+    view = window.views["backward"]
+    assert view.notice.isVisible() and "not drawn here" in view.notice_text.text()
+    target = view.notice_step
+    from cnnviz.gui.frame_kinds import FRAME_KINDS
+
+    backward_steps = [s.index for s in window.state.trace.steps if FRAME_KINDS[s.frame_type].view == "backward"]
+    assert target.index == min(backward_steps, key=lambda k: abs(k - 1))
+    qtbot.mouseClick(view.notice_button, Qt.LeftButton)
+    assert window.controller.step is target and not view.notice.isVisible()
+    window.show_view("maps")
+    assert not window.views["maps"].notice.isVisible(), "the feature maps show every step"

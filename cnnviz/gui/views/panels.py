@@ -5,7 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import QRectF, Qt, pyqtSignal
 from PyQt5.QtGui import QBrush, QColor, QPen
-from PyQt5.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
+from PyQt5.QtWidgets import QGraphicsRectItem, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from .. import colormaps
 from .common import fmt
@@ -275,6 +275,19 @@ class View(QWidget):
         self.layout_ = self.graphics.ci
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
+        self.notice = QWidget()  # says so when the current step is not one this view draws
+        notice_row = QHBoxLayout(self.notice)
+        notice_row.setContentsMargins(6, 2, 6, 2)
+        self.notice_text = QLabel()
+        self.notice_text.setWordWrap(True)
+        self.notice_button = QPushButton()
+        self.notice_button.clicked.connect(self._go_to_notice_step)
+        notice_row.addWidget(self.notice_text, 1)
+        notice_row.addWidget(self.notice_button)
+        self.notice.setStyleSheet("background: #fff3c4; color: #222;")
+        self.notice.hide()
+        self.notice_step = None
+        box.addWidget(self.notice)
         box.addWidget(self.graphics)
         self.panels: list[MapPanel] = []
         self.trace = None
@@ -286,6 +299,21 @@ class View(QWidget):
         panel = MapPanel(self.layout_, *args, **kwargs)
         self.panels.append(panel)
         return panel
+
+    def show_notice(self, text: str | None, step=None) -> None:
+        """A line above the pictures (None hides it): the step shown is not one of this view's,
+        with a button to go to ``step``, the nearest step this view draws."""
+        self.notice.setVisible(text is not None)
+        if text is not None:
+            self.notice_text.setText(text)
+            self.notice_step = step
+            self.notice_button.setVisible(step is not None)
+            if step is not None:
+                self.notice_button.setText(f"Go to {step.title}")
+
+    def _go_to_notice_step(self) -> None:
+        if self.notice_step is not None and self.controller is not None:
+            self.controller.jump(self.notice_step.index, 0)
 
     def set_controller(self, controller) -> None:
         self.controller = controller
