@@ -1,9 +1,9 @@
 """The model presets the app and the CLI offer, stored as JSON in resources/models/."""
 from __future__ import annotations
 
-from pathlib import Path
 
 from .engine.model import Sequential
+from .limits import read_json
 from .paths import MODELS
 
 PRESETS = ("lecture", "kerasy-mnist", "lenet", "same-padding")
@@ -11,13 +11,9 @@ PRESETS = ("lecture", "kerasy-mnist", "lenet", "same-padding")
 
 def load_model_file(path, seed=None) -> Sequential:
     """A model from a JSON architecture file (``Sequential.get_config`` format)."""
-    path = Path(path)
+    config = read_json(path, "JSON architecture file")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: cannot read the model file ({error})") from None
-    try:
-        return Sequential.from_json(text, seed=seed)
+        return Sequential.from_config(config, seed=seed)
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None
 
