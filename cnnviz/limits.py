@@ -92,18 +92,18 @@ def read_npz(path, what: str = ".npz file") -> dict[str, np.ndarray]:
                     continue
                 name = info.filename[: -len(".npy")]
                 with archive.open(info) as member:
-                    shape, fortran, dtype = _npy_header(member, f"{path} ({name})")
+                    shape, fortran, dtype = _npy_header(member, path, name)
                     count = int(np.prod(shape, dtype=object))
                     nbytes = count * dtype.itemsize
                     total += nbytes
                     check_size(path, total, MAX_FILE_BYTES, f"array {name!r} of shape {shape} ({dtype})")
-                    arrays[name] = _npy_body(member, shape, fortran, dtype, nbytes, f"{path} ({name})")
+                    arrays[name] = _npy_body(member, shape, fortran, dtype, nbytes, f"{path}: array {name!r}")
     except (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError) as error:
         raise ValueError(f"{path}: not a readable {what} ({error or type(error).__name__})") from None
     return arrays
 
 
-def _npy_header(stream, where: str):
+def _npy_header(stream, path, name: str):
     """(shape, fortran_order, dtype) from a ``.npy`` header; refuses object arrays (pickles) and odd dtypes."""
     from numpy.lib import format as npy
 
@@ -112,11 +112,11 @@ def _npy_header(stream, where: str):
         read_header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
         shape, fortran, dtype = read_header(stream, max_header_size=10_000)
     except (ValueError, SyntaxError, TypeError, OverflowError, EOFError, KeyError, RecursionError) as error:
-        raise ValueError(f"{where}: not a readable .npy array ({error})") from None
+        raise ValueError(f"{path}: array {name!r} is not a readable .npy array ({error})") from None
     if dtype.hasobject:
-        raise ValueError(f"{where}: holds pickled Python objects, which cnnviz never loads")
+        raise ValueError(f"{path}: holds pickled Python objects, which cnnviz never loads (array {name!r})")
     if dtype.kind not in "biufcUS" or dtype.fields is not None or dtype.subdtype is not None:
-        raise ValueError(f"{where}: has dtype {dtype}; expected plain numbers or strings")
+        raise ValueError(f"{path}: array {name!r} has dtype {dtype}; expected plain numbers or strings")
     return shape, fortran, dtype
 
 

@@ -1,7 +1,6 @@
 """The model presets the app and the CLI offer, stored as JSON in resources/models/."""
 from __future__ import annotations
 
-
 from .engine.model import Sequential
 from .limits import read_json
 from .paths import MODELS

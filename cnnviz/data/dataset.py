@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..limits import MAX_CLASSES
+
 
 @dataclass
 class Dataset:
@@ -86,9 +88,9 @@ def labels_to_ids(labels: np.ndarray, n: int, where: str) -> np.ndarray:
         raise ValueError(f"{where}: expected labels of shape (N,) or one-hot (N, K), got {labels.shape}")
     if len(labels) != n:
         raise ValueError(f"{where}: {n} images but {len(labels)} labels")
-    if not np.issubdtype(labels.dtype, np.number) or not np.all(labels == np.round(labels)) or (
-            labels.size and labels.min() < 0):
-        raise ValueError(f"{where}: labels must be whole numbers >= 0")
+    if labels.dtype.kind not in "iuf" or not np.all(labels == np.round(labels)) or (
+            labels.size and (labels.min() < 0 or labels.max() >= MAX_CLASSES)):
+        raise ValueError(f"{where}: labels must be whole numbers from 0 to {MAX_CLASSES - 1:,} (class ids)")
     return labels.astype(np.int64)
 
 
