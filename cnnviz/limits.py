@@ -70,7 +70,7 @@ def parse_json(text: str):
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise ValueError(f"not valid JSON ({error})") from None
+        raise ValueError(f"not a valid JSON document ({error})") from None
     except RecursionError:
         raise ValueError("the JSON is nested too deeply to be a model description") from None
 

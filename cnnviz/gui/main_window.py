@@ -250,7 +250,25 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ contract
     def set_model(self, model, sample=None) -> None:
-        """A new architecture or new weights: rebuild the strip, the trace and every view."""
+        """A new architecture or new weights: rebuild the strip, the trace and every view.
+
+        All or nothing: if the new model cannot be shown (ValueError, MemoryError while tracing),
+        the window goes back to the model and sample it had and ValueError says why.
+        """
+        previous = getattr(self, "trace", None) and (self.model, self.x, self.label, self.description)
+        try:
+            self._show_model(model, sample)
+        except (ValueError, MemoryError) as error:
+            if not previous:
+                raise
+            self.model, self.x, self.label, self.description = previous
+            self._show_model(self.model, None)
+            reason = str(error) or "not enough memory to trace it"
+            raise ValueError(f"cannot show the model {model.name} ({reason}); the window keeps {self.model.name}") \
+                from None
+        self.model_changed.emit()
+
+    def _show_model(self, model, sample) -> None:
         if model.optimizer is None or model.loss is None:
             model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"])
         self.model = model
@@ -273,7 +291,6 @@ class MainWindow(QMainWindow):
         if not 0 <= self.label < classes:
             self.label = 0
         self._rebuild_trace(keep_position=False)
-        self.model_changed.emit()
 
     def refresh_trace(self) -> None:
         """The live model's weights changed (e.g. training paused): trace the current sample again."""

@@ -328,11 +328,11 @@ class ModelMenu(QMenu):
         if not path:
             return False
         try:
-            model = load_model_file(path)
+            self.window_.set_model(load_model_file(path))
         except (ValueError, MemoryError) as error:
-            QMessageBox.warning(self.window_, "Cannot open the architecture", f"{error}\n\nNothing was changed.")
+            QMessageBox.warning(self.window_, "Cannot open the architecture",
+                                f"{error or 'not enough memory'}\n\nNothing was changed.")
             return False
-        self.window_.set_model(model)
         return True
 
     def save_dialog(self) -> bool:

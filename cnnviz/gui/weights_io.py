@@ -162,7 +162,11 @@ class WeightsFiles(QObject):
                                           QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
             if answer != QMessageBox.Yes:
                 return False
-            window.set_model(file_model)
+            try:
+                window.set_model(file_model)
+            except ValueError as error:
+                self._error("Cannot open weights", f"{path}: {error}\n\nNothing was changed.")
+                return False
         else:
             if current.optimizer is not None:
                 current.optimizer.reset()  # momentum of other weights would be meaningless
