@@ -125,15 +125,18 @@ def read_image(path: Path):
     expected = "expected a PNG or JPEG picture (or BMP, GIF, PGM, PPM)"
     try:
         image = Image.open(path)  # reads the header only
+    except Image.DecompressionBombError as error:  # Pillow's own, larger limit, checked while opening
+        raise ValueError(f"{path}: {error} cnnviz decodes images of up to {MAX_IMAGE_PIXELS:,} pixels; scale it "
+                         "down first") from None
     except UnidentifiedImageError:
         raise ValueError(f"{path}: cannot read this file as an image (an unknown format); {expected}") from None
-    except (*DECODE_ERRORS, Image.DecompressionBombError) as error:
+    except DECODE_ERRORS as error:
         raise ValueError(f"{path}: cannot read this file as an image ({error}); {expected}") from None
     with image:
         width, height = image.size
         if width * height > MAX_IMAGE_PIXELS:
-            raise ValueError(f"{path}: is {width}x{height} pixels, more than the {MAX_IMAGE_PIXELS:,} pixels "
-                             "cnnviz decodes; scale it down first")
+            raise ValueError(f"{path}: is {width}x{height} pixels; cnnviz decodes images of up to "
+                             f"{MAX_IMAGE_PIXELS:,} pixels; scale it down first")
         grayscale = image.mode in GRAY_MODES
         try:
             pixels = np.asarray(image.convert("RGB"), np.uint8)
