@@ -88,6 +88,8 @@ def _from_arrays(arrays: dict, name: str, path, seed, test_fraction, class_names
     else:
         x = images_to_float(arrays["x"], f"{where} (x)")
         y = labels_to_ids(arrays["y"], len(x), f"{where} (y)")
+        if not len(x):
+            raise ValueError(f"{where}: holds no training images; expected at least one")
         train, test = stratified_split(y, test_fraction, seed)
         parts = [x[train], y[train], x[test], y[test]]
     if not len(parts[0]):

@@ -28,7 +28,7 @@ RECORD = 1 + 3 * 32 * 32  # binary version: label byte + R, G, B planes of 32x32
 _RECONSTRUCT = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct")}
 _ALLOWED_GLOBALS = _RECONSTRUCT | {("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
 _MARK = object()
-MAX_PICKLE_OBJECTS = 1_000_000  # a batch holds about 20,000 (labels and file names)
+MAX_PICKLE_OBJECTS = 200_000  # a batch holds about 20,000 (labels and file names)
 MAX_PICKLE_DEPTH = 32
 
 
