@@ -25,7 +25,7 @@ MAX_IMAGE_PIXELS = 50_000_000       # width x height of one image file (a 7000 x
 MAX_JSON_BYTES = 10 << 20           # an architecture file
 MAX_LAYERS = 1_000
 MAX_PARAMS = 50_000_000             # weights of one model (200 MB as float32)
-MAX_VALUES_PER_SAMPLE = 16_777_216  # values of the input or of one layer's output, per sample
+MAX_VALUES_PER_SAMPLE = 16_777_216  # per sample: values of the input, and of all layer outputs together
 MAX_DIMENSION = 65_536              # any one size (a side, channels, units, filters, kernel, stride)
 
 
@@ -34,7 +34,7 @@ def readable_file(path, what: str) -> Path:
 
     A FIFO, device or folder is refused before it is opened (reading a FIFO would block forever).
     """
-    path = Path(path)
+    path = as_path(path, what)
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
@@ -45,6 +45,13 @@ def readable_file(path, what: str) -> Path:
         kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a pipe, device or socket)"
         raise ValueError(f"{path}: is {kind}; expected a {what}")
     return path
+
+
+def as_path(path, what: str) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise ValueError(f"expected the path of a {what} (a str or Path), got {type(path).__name__} "
+                         f"{short_repr(path)}")
+    return Path(path)
 
 
 def check_size(path, size: int, limit: int, what: str) -> None:

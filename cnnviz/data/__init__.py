@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..limits import MAX_CLASSES, MAX_DATASET_VALUES
+from ..limits import MAX_CLASSES, MAX_DATASET_VALUES, as_path
 from ..paths import DATASETS
 from . import cifar, formats
 from .dataset import Dataset, images_to_float, labels_to_ids, stratified_split
@@ -45,7 +45,7 @@ def load_dataset(source="mnist", *, seed=0, test_fraction: float = 0.2, size: in
                              "make it with resources/datasets/make_mnist_5k.py")
         return _from_arrays(formats.read_dataset_npz(SHIPPED_MNIST), "mnist", SHIPPED_MNIST, seed, test_fraction,
                             [str(k) for k in range(10)])
-    path = Path(source)
+    path = as_path(source, "dataset")
     if not path.exists():
         raise ValueError(f"{path}: no such file or folder; expected a dataset name {list(DATASET_NAMES)} or a path "
                          "(IDX folder, .npz, CIFAR-10 folder, or a folder with one sub-folder of images per class)")

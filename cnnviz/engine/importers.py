@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..limits import MAX_FILE_BYTES, MAX_JSON_BYTES, check_size, parse_json, read_capped, readable_file
+from ..limits import MAX_FILE_BYTES, MAX_JSON_BYTES, as_path, check_size, parse_json, read_capped, readable_file
 
 from .layers import Flatten
 from .model import Sequential
@@ -38,7 +38,7 @@ def import_weights(model: Sequential | None, path, seed=None) -> Sequential:
     it); the new model is built with ``seed``. Checks everything before changing the model, so
     a file that does not fit leaves ``model`` as it was. Returns the model.
     """
-    path = Path(path)
+    path = as_path(path, "weights file")
     suffix = path.suffix.lower()
     if suffix in PICKLE_SUFFIXES:
         raise ValueError(f"{path}: PyTorch pickles can run arbitrary code and cnnviz never unpickles; save the "

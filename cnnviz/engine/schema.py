@@ -36,7 +36,7 @@ def check_architecture(config) -> dict:
     body, prefix = (config["config"], "config.") if "config" in config else (config, "")
     if not isinstance(body, dict):
         raise ValueError(f"{prefix or 'the configuration'}: expected an object with {list(MODEL_FIELDS)}")
-    unknown = sorted(set(body) - set(MODEL_FIELDS) - {"class_name"})
+    unknown = sorted(map(str, set(body) - set(MODEL_FIELDS) - {"class_name"}))
     if unknown:
         raise ValueError(f"{prefix}{unknown[0]}: unknown field; a model has {list(MODEL_FIELDS)}")
     for field in ("input_shape", "layers"):
@@ -123,24 +123,25 @@ def _check_value(value, kind: str, where: str) -> None:
 
 
 def check_model_size(input_shape, layers) -> None:
-    """Walk the output shapes of ``layers`` (built, but without weights) and add up their weights.
+    """Walk the output shapes of ``layers`` (made, not built) adding up their weights and output values.
 
     ValueError before anything is allocated if a layer output or the weights exceed the limits.
     A layer that does not fit its input is left for ``Sequential.add`` to explain.
     """
-    shape, total = tuple(input_shape), 0
+    shape, weights, values = tuple(input_shape), 0, 0
     for index, layer in enumerate(layers):
         try:
             output = tuple(layer.compute_output_shape(shape))
         except ValueError:
             return
-        total += _weight_count(layer, shape)
+        weights += _weight_count(layer, shape)
+        values += math.prod(output)
         name = layer.name or f"layers[{index}]"
-        if math.prod(output) > MAX_VALUES_PER_SAMPLE:
-            raise ValueError(f"layer {name}: its output {output} holds {math.prod(output):,} values per sample, "
-                             f"more than the {MAX_VALUES_PER_SAMPLE:,} cnnviz handles")
-        if total > MAX_PARAMS:
-            raise ValueError(f"layer {name}: the model would have {total:,} weights by this layer, more than the "
+        if values > MAX_VALUES_PER_SAMPLE:
+            raise ValueError(f"layer {name}: the layer outputs up to here hold {values:,} values per sample (this "
+                             f"one {output}), more than the {MAX_VALUES_PER_SAMPLE:,} cnnviz handles")
+        if weights > MAX_PARAMS:
+            raise ValueError(f"layer {name}: the model would have {weights:,} weights by this layer, more than the "
                              f"{MAX_PARAMS:,} cnnviz builds")
         shape = output
 
