@@ -271,3 +271,13 @@ def test_corrupted_weights_files_are_refused_clearly(tmp_path, data):
         model.load_weights(path)
     except ValueError as error:
         assert str(path) in str(error)
+
+
+def test_an_hdf5_dataset_bigger_than_the_limit_is_refused_from_its_shape(tmp_path, monkeypatch):
+    # Never written chunks read as the fill value: a 1 kB file can claim 400 MB.
+    path = keras_h5(tmp_path / "bomb.h5", lambda group, name: group.create_dataset(
+        name, shape=(100_000_000,), dtype="f4", chunks=(1_000_000,), compression="gzip"))
+    assert path.stat().st_size < 100_000
+    monkeypatch.setattr("cnnviz.engine.importers.MAX_FILE_BYTES", 40_000_000)
+    result, peak = peak_megabytes(lambda: import_weights(small(), path))
+    assert isinstance(result, ValueError) and "more than the 40,000,000 bytes" in str(result) and peak < 10
