@@ -38,18 +38,22 @@ def readable_file(path, what: str) -> Path:
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
-        raise ValueError(f"{path}: no such file; expected a {what}") from None
+        raise ValueError(f"{path}: no such file; expected {_a(what)}") from None
     except OSError as error:
-        raise ValueError(f"{path}: cannot open it ({error.strerror or error}); expected a {what}") from None
+        raise ValueError(f"{path}: cannot open it ({error.strerror or error}); expected {_a(what)}") from None
     if not stat.S_ISREG(mode):
         kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a pipe, device or socket)"
-        raise ValueError(f"{path}: is {kind}; expected a {what}")
+        raise ValueError(f"{path}: is {kind}; expected {_a(what)}")
     return path
+
+
+def _a(what: str) -> str:
+    return f"{'an' if what[0] in 'aeiouAEIOU.' else 'a'} {what}"
 
 
 def as_path(path, what: str) -> Path:
     if not isinstance(path, (str, os.PathLike)):
-        raise ValueError(f"expected the path of a {what} (a str or Path), got {type(path).__name__} "
+        raise ValueError(f"expected the path of {_a(what)} (a str or Path), got {type(path).__name__} "
                          f"{short_repr(path)}")
     return Path(path)
 
@@ -131,8 +135,8 @@ def _npy_body(stream, shape, fortran: bool, dtype, nbytes: int, where: str) -> n
     """The array that follows a header, read straight into its own buffer."""
     buffer = bytearray(nbytes)
     view, filled = memoryview(buffer), 0
-    while filled < nbytes:
-        got = stream.readinto(view[filled:])
+    while filled < nbytes:  # in chunks: ZipExtFile.readinto of everything would hold a second copy
+        got = stream.readinto(view[filled : filled + (16 << 20)])
         if not got:
             raise ValueError(f"{where}: truncated: the header says {nbytes:,} bytes, the file holds {filled:,}")
         filled += got

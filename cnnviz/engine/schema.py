@@ -136,7 +136,7 @@ def check_model_size(input_shape, layers) -> None:
             return
         weights += _weight_count(layer, shape)
         values += math.prod(output)
-        name = layer.name or f"layers[{index}]"
+        name = layer.name or f"layers[{index}] ({type(layer).__name__})"
         if values > MAX_VALUES_PER_SAMPLE:
             raise ValueError(f"layer {name}: the layer outputs up to here hold {values:,} values per sample (this "
                              f"one {output}), more than the {MAX_VALUES_PER_SAMPLE:,} cnnviz handles")
