@@ -244,8 +244,9 @@ def train(args, stream=None) -> dict:
                                 callbacks=[progress, stopper], verbose=0)
         check_finite(model.get_weights())
     except ValueError as error:  # the loss or the weights went NaN or infinite
-        raise ValueError(f"training diverged at learning rate {model.optimizer.learning_rate:g} ({error}){not_written}; "
-                         "try a lower --lr") from None
+        rate = model.optimizer.learning_rate
+        raise ValueError(f"training diverged at learning rate {rate:g} ({error}){not_written}; try a lower --lr") \
+            from None
     seconds = time.perf_counter() - started
     saved = save_trained(model, args.out, stream, args.quiet) if args.out else None
     final = {key: values[-1] for key, values in history.history.items()}

@@ -1,4 +1,4 @@
-"""Datasets for cnnviz, as NHWC float32 in [0, 1] with int64 class ids. Never imports Qt (images are decoded with Pillow).
+"""Datasets for cnnviz, as NHWC float32 in [0, 1] with int64 class ids. Never imports Qt (Pillow decodes images).
 
 >>> ds = load_dataset("mnist")   # the 5,000 real MNIST digits cnnviz ships (4,000 train / 1,000 test)
 >>> ds.x_train.shape, ds.y_train.shape, ds.class_names[:3]

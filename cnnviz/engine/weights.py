@@ -98,7 +98,8 @@ def check_weights(model, arrays: dict) -> dict[str, np.ndarray]:
                                  f"the file has {found}")
             value = np.asarray(arrays[name])
             if value.dtype.kind not in "iuf":
-                raise ValueError(f"layer {layer.name}: '{name}' has dtype {value.dtype}, expected numbers (real, not complex)")
+                raise ValueError(f"layer {layer.name}: '{name}' has dtype {value.dtype}, "
+                                 "expected numbers (real, not complex)")
             if value.shape != param.shape:
                 raise ValueError(f"layer {layer.name}: '{name}' has shape {value.shape}, expected {param.shape}")
             with np.errstate(over="ignore", invalid="ignore"):
