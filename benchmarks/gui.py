@@ -63,7 +63,7 @@ def main(argv=None) -> int:
             tick = time.perf_counter()
             controller.forward()
             window.grab()
-            per_kind[window.frame["kind"]].append(time.perf_counter() - tick)
+            per_kind[window.frame.kind].append(time.perf_counter() - tick)
             positions.append(controller.cursor.position)
     elapsed = time.perf_counter() - start
 

@@ -17,6 +17,7 @@ from PyQt5.QtWidgets import (QAction, QApplication, QCheckBox, QComboBox, QDialo
 
 from ..engine.trace import GRANULARITIES, Trace
 from .controller import PlaybackController
+from .frame_kinds import frame_kind
 from .images import fit_to_input
 from .views.backward_view import BackwardView
 from .views import VIEW_NAMES
@@ -29,15 +30,6 @@ from .views.network_strip import NetworkStrip
 from .views.output_view import OutputView
 from .views.pool_view import PoolView
 from .views.update_view import UpdateView
-
-# The view that shows each frame kind best (the tabs follow the cursor when "follow" is on).
-VIEW_FOR_KIND = {
-    "conv_forward": "conv", "maxpool_forward": "pool", "avgpool_forward": "pool", "dense_forward": "dense",
-    "flatten_forward": "dense", "dropout_forward": "maps", "activation_forward": "maps", "loss": "output",
-    "conv_backward_weight": "backward", "conv_backward_input": "backward", "maxpool_backward": "pool",
-    "avgpool_backward": "pool", "dense_backward": "backward", "flatten_backward": "backward",
-    "dropout_backward": "backward", "activation_backward": "backward", "update": "update",
-}
 
 SHORTCUTS = (
     ("Space", "play / pause"),
@@ -347,8 +339,8 @@ class MainWindow(QMainWindow):
             self._last_step = step.index
             self.strip.highlight(step)
             if self.follow:
-                self.tabs.setCurrentWidget(self.views[VIEW_FOR_KIND[frame["kind"]]])
-        self.equation.show_frame(step, frame)
+                self.tabs.setCurrentWidget(self.views[frame_kind(frame).view])
+        self.equation.show_frame(step, frame, frame_kind(frame).rows)
         position = self.controller.cursor.position
         self.slider.blockSignals(True)
         self.slider.setValue(position)
