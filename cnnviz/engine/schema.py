@@ -25,6 +25,9 @@ LAYER_FIELDS = {
     "Dense": {"units": "count", "activation": "activation", "use_bias": "bool"},
     "Dropout": {"rate": "rate"},
     "Activation": {"activation": "activation"},
+    "BatchNormalization": {"axis": "integer", "momentum": "number", "epsilon": "number", "center": "bool",
+                           "scale": "bool"},
+    "GlobalAveragePooling2D": {},
 }
 REQUIRED = {"Conv2D": ("filters",), "Dense": ("units",), "Dropout": ("rate",), "Activation": ("activation",)}
 
@@ -102,6 +105,11 @@ def _check_value(value, kind: str, where: str) -> None:
             bounded_count(value, 0, MAX_DIMENSION, where)
     elif kind == "activation":
         F.check_activation(value, where)
+    elif kind == "integer":
+        bounded_count(value, -8, 8, where)
+    elif kind == "number":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"{where}: expected a number, got {_short(value)}")
     elif kind == "rate":
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
             raise ValueError(f"{where}: expected a number in [0, 1), got {_short(value)}")
@@ -154,5 +162,5 @@ def _weight_count(layer, input_shape) -> int:
         return kh * kw * input_shape[-1] * layer.filters + layer.filters * bias
     if kind == "Dense":
         return math.prod(input_shape) * layer.units + layer.units * bias
-    return 2 * input_shape[-1]  # at most a scale and shift per channel (normalization layers)
+    return 4 * input_shape[-1]  # at most scale, shift and two statistics per channel (normalization layers)
 

@@ -254,21 +254,21 @@ class TrainingWorker(QObject):
         """(why training diverged or None, logs) of one batch. A batch whose loss is not finite changes
         nothing; one whose update makes weights NaN or infinite is rolled back to the weights before it
         (and the optimizer's running state is reset), so the model always holds finite weights."""
-        layers = [layer for layer in self.model.layers if layer.params]
+        layers = [layer for layer in self.model.layers if layer.variables()]
         if self._finite is None:
-            self._finite = [{key: value.copy() for key, value in layer.params.items()} for layer in layers]
+            self._finite = [{key: value.copy() for key, value in layer.variables().items()} for layer in layers]
         for layer, kept in zip(layers, self._finite):
-            for key, value in layer.params.items():
+            for key, value in layer.variables().items():
                 np.copyto(kept[key], value)
         try:
             with np.errstate(over="ignore", invalid="ignore"):
                 logs = self.model.train_on_batch(self.x[index], self.y[index])
         except ValueError as error:  # a non-finite loss: the engine did not update
             return str(error), None
-        if all(np.isfinite(value).all() for layer in layers for value in layer.params.values()):
+        if all(np.isfinite(value).all() for layer in layers for value in layer.variables().values()):
             return None, logs
         for layer, kept in zip(layers, self._finite):
-            for key, value in layer.params.items():
+            for key, value in layer.variables().items():
                 np.copyto(value, kept[key])
         self.model.optimizer.states.clear()  # momentum built from the diverging gradients would push again
         return "its update made some weights NaN or infinite", None

@@ -127,3 +127,12 @@ def test_any_edit_of_an_architecture_builds_or_is_refused_clearly(edits):
         assert str(error)
         return
     assert model.count_params() <= 50_000_000 and len(model.layers) <= 1_000
+
+
+def test_batch_normalization_settings_are_typed_too():
+    config = changed(lambda b: b["layers"].insert(1, {"class_name": "BatchNormalization",
+                                                      "config": {"center": "false"}}))
+    with pytest.raises(ValueError, match=r"layers\[1\].config.center: expected true or false, got str 'false'"):
+        Sequential.from_config(config)
+    config["config"]["layers"][1]["config"] = {"center": False, "momentum": 0.9}
+    assert "beta" not in Sequential.from_config(config).layers[1].variables()
