@@ -16,6 +16,8 @@ def _to_array(image: QImage, channels: int) -> np.ndarray:
     else:
         image = image.convertToFormat(QImage.Format_RGB888)
         depth = 3
+    if image.isNull():  # Qt could not allocate it
+        raise ValueError(f"not enough memory to convert a picture to {channels} channels")
     width, height = image.width(), image.height()
     buffer = image.constBits()
     buffer.setsize(image.bytesPerLine() * height)
@@ -42,6 +44,8 @@ def fit_to_input(x: np.ndarray, shape) -> np.ndarray:
         return x
     image = _from_array(x)
     image = image.scaled(width, height, Qt.IgnoreAspectRatio, Qt.SmoothTransformation)
+    if image.isNull():
+        raise ValueError(f"not enough memory to resize a picture to {width}x{height}")
     return _to_array(image, channels)
 
 

@@ -114,3 +114,17 @@ def test_non_finite_weights_are_never_saved_from_the_gui(qtbot, tmp_path, messag
     window.model.layers[0].params["kernel"][0, 0, 0, 0] = np.inf
     assert not window.weights_io.save_to(path)
     assert "never saved" in messages[-1][1] and path.read_bytes() == good
+
+
+def test_a_picture_qt_cannot_allocate_is_a_value_error(qtbot, monkeypatch):
+    from PyQt5.QtGui import QImage
+
+    from cnnviz.gui.images import fit_to_input
+
+    monkeypatch.setattr(QImage, "scaled", lambda self, *args: QImage())
+    try:
+        fit_to_input(np.zeros((4, 4, 1), np.float32), (8, 8, 1))
+    except ValueError as error:
+        assert "not enough memory to resize a picture to 8x8" in str(error)
+    else:
+        raise AssertionError("expected a ValueError")
