@@ -4,6 +4,7 @@ Regression tests for the cases of issue 12, plus property-based tests (hypothesi
 generate random arrays, dtypes, shapes and corrupted bytes for the weights of a small model.
 """
 import io
+import json
 import os
 import tracemalloc
 import warnings
@@ -307,3 +308,32 @@ def test_kill_9_during_saves_leaves_a_whole_file_and_the_next_save_cleans_up(tmp
     small().save_weights(path)
     assert not list(tmp_path.glob(".w.npz.*.tmp")), "the next save removes what killed saves left"
     assert survivors >= 1, "a kill in the middle of a save leaves its temporary behind (else the test saw nothing)"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), suffix=st.sampled_from([".h5", ".keras", ".safetensors"]))
+def test_corrupted_keras_and_safetensors_files_are_refused_clearly(tmp_path, data, suffix):
+    model = small()
+    path = tmp_path / f"w{suffix}"
+    if suffix == ".safetensors":
+        safetensors_numpy = pytest.importorskip("safetensors.numpy")
+        safetensors_numpy.save_file({"conv.weight": np.zeros((2, 1, 3, 3), np.float32),
+                                     "conv.bias": np.zeros(2, np.float32),
+                                     "fc.weight": np.zeros((3, 32), np.float32), "fc.bias": np.zeros(3, np.float32)},
+                                    str(path))
+    else:
+        keras_h5(tmp_path / "w.h5", lambda group, name: group.__setitem__(name, np.arange(3.0)))
+        if suffix == ".keras":
+            with zipfile.ZipFile(path, "w") as archive:
+                archive.writestr("config.json", json.dumps({"class_name": "Sequential", "config": {}}))
+                archive.write(tmp_path / "w.h5", "model.weights.h5")
+    raw = bytearray(path.read_bytes())
+    for _ in range(data.draw(st.integers(1, 6))):
+        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    path.write_bytes(bytes(raw[: data.draw(st.integers(0, len(raw)))]))
+    before = model.get_weights()
+    try:
+        import_weights(model, path)
+    except ValueError as error:
+        assert str(path) in str(error)
+        assert all(np.array_equal(value, before[key]) for key, value in model.get_weights().items())
