@@ -292,19 +292,19 @@ def test_kill_9_during_saves_leaves_a_whole_file_and_the_next_save_cleans_up(tmp
 
     path = tmp_path / "w.npz"
     script = ("import sys; from cnnviz.engine import Dense, Flatten, Input, Sequential\n"
-              "m = Sequential([Input(input_shape=(64, 64, 1)), Flatten(), Dense(2000)], seed=0)\n"
+              "m = Sequential([Input(input_shape=(64, 64, 1)), Flatten(), Dense(1000)], seed=0)\n"
               "print('ready', flush=True)\n"
               "while True: m.save_weights(sys.argv[1])\n")
     survivors = 0
     for attempt in range(3):
         process = subprocess.Popen([sys.executable, "-c", script, str(path)], stdout=subprocess.PIPE)
         process.stdout.readline()
-        time.sleep(0.3 + 0.1 * attempt)
+        time.sleep(0.2 + 0.1 * attempt)
         process.send_signal(signal.SIGKILL)
         process.wait()
         survivors += len(list(tmp_path.glob(".w.npz.*.tmp")))
         if path.exists():
-            assert load_model(path).count_params() == 64 * 64 * 2000 + 2000  # the file is always whole
+            assert load_model(path).count_params() == 64 * 64 * 1000 + 1000  # the file is always whole
     small().save_weights(path)
     assert not list(tmp_path.glob(".w.npz.*.tmp")), "the next save removes what killed saves left"
     assert survivors >= 1, "a kill in the middle of a save leaves its temporary behind (else the test saw nothing)"
