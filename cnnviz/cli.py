@@ -340,6 +340,8 @@ def main(argv=None) -> int:
         argv.insert(0, "train")
     args = make_parser().parse_args(argv)
     try:
+        if args.seed < 0:
+            raise ValueError(f"--seed must be a whole number >= 0, got {args.seed}")
         if args.command == "train":
             if args.model is None and not args.weights:
                 args.model = "lecture"

@@ -114,3 +114,13 @@ def test_weights_with_an_external_hdf5_reference_get_one_clear_line(tmp_path, ca
         h5.attrs["layer_names"] = [b"x"]
     code, _, err = run(capsys, "evaluate", "--model", "lecture", "--weights", tmp_path / "w.h5", "--data", "bars")
     assert code == 2 and "external link" in err
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--seed", "-1"], "--seed must be a whole number >= 0, got -1"),
+    (["--opt", "nonsense=1"], "optimizer 'adam': it has no setting 'nonsense'; its settings are \\['beta_1'"),
+    (["--lr", "nan"], "learning_rate must be a finite number >= 0, got nan"),
+])
+def test_bad_settings_get_one_clear_line(capsys, argv, expected):
+    code, _, err = run(capsys, "--model", "lecture", *SMALL, *argv)
+    assert code == 2 and __import__("re").search(expected, err), err
