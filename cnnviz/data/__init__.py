@@ -86,12 +86,15 @@ def _from_arrays(arrays: dict, name: str, path, seed, test_fraction, class_names
             raise ValueError(f"{where}: training images {parts[0].shape[1:]} and test images {parts[2].shape[1:]} "
                              "differ in shape")
     else:
-        x = images_to_float(arrays["x"], f"{where} (x)")
+        x = np.asarray(arrays["x"])
+        images_to_float(x[:0] if x.ndim else x, f"{where} (x)")  # shape and dtype, before anything is copied
         y = labels_to_ids(arrays["y"], len(x), f"{where} (y)")
         if not len(x):
             raise ValueError(f"{where}: holds no training images; expected at least one")
         train, test = stratified_split(y, test_fraction, seed)
-        parts = [x[train], y[train], x[test], y[test]]
+        # Each part is converted on its own: the whole set is never held as floats twice.
+        parts = [images_to_float(x[train], f"{where} (x)"), y[train], images_to_float(x[test], f"{where} (x)"),
+                 y[test]]
     if not len(parts[0]):
         raise ValueError(f"{where}: holds no training images; expected at least one")
     highest = max(int(parts[1].max(initial=0)), int(parts[3].max(initial=0)))

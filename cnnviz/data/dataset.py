@@ -68,7 +68,9 @@ def images_to_float(images: np.ndarray, where: str) -> np.ndarray:
     if images.ndim != 4:
         raise ValueError(f"{where}: expected images of shape (N, H, W) or (N, H, W, C), got {images.shape}")
     if images.dtype == np.uint8:
-        return images.astype(np.float32) / np.float32(255)
+        scaled = images.astype(np.float32)
+        scaled /= 255  # in place: a dataset near the size limit must not be held as floats twice
+        return scaled
     if not np.issubdtype(images.dtype, np.floating) and not np.issubdtype(images.dtype, np.integer):
         raise ValueError(f"{where}: expected uint8 or float images, got dtype {images.dtype}")
     images = images.astype(np.float32)
