@@ -148,7 +148,7 @@ def read_capped(stream, limit: int, path, what: str) -> bytes:
     """At most ``limit`` bytes of ``stream``; ValueError if it holds more (e.g. a gzip bomb)."""
     data = stream.read(limit + 1)
     if len(data) > limit:
-        raise ValueError(f"{path}: {what} holds more than the {limit:,} bytes expected; refused unread")
+        raise ValueError(f"{path}: {what} holds more than the {limit:,} bytes expected; the rest was not read")
     return data
 
 

@@ -85,6 +85,7 @@ def main(argv=None) -> int:
     from PyQt5.QtCore import Qt
     from PyQt5.QtWidgets import QApplication
 
+    from . import fault_report
     from .main_window import MainWindow
     from .training_panel import install as install_training
 
@@ -99,6 +100,7 @@ def main(argv=None) -> int:
             return 2
         sample = (dataset.x_test[args.sample], int(dataset.y_test[args.sample]), f"test sample {args.sample}")
     window = MainWindow(model, dataset, sample=sample)
+    fault_report.install(window)  # an uncaught exception becomes a message, not an abort
     install_training(window)  # Training and Experiment tabs, weights files, Model menu
     if dataset is not None:
         window.input_panel.show_index(args.sample)

@@ -128,3 +128,30 @@ def test_a_picture_qt_cannot_allocate_is_a_value_error(qtbot, monkeypatch):
         assert "not enough memory to resize a picture to 8x8" in str(error)
     else:
         raise AssertionError("expected a ValueError")
+
+
+def test_an_exception_no_slot_caught_becomes_a_message_and_a_logged_traceback(qtbot, messages, monkeypatch, capsys):
+    import sys
+
+    from PyQt5.QtCore import QTimer
+
+    from cnnviz.gui import fault_report
+
+    window = tiny_window(qtbot)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    fault_report.install(window)
+
+    def bad_input():
+        raise ValueError("weights.npz: not a readable .npz weights file")
+
+    def bug():
+        raise RuntimeError("a bug")
+
+    for slot in (bad_input, bug):
+        QTimer.singleShot(0, slot)
+        qtbot.wait(20)
+    assert messages[0] == ("Cannot do that", "weights.npz: not a readable .npz weights file\n\nNothing was changed.")
+    assert messages[1][0] == "Something went wrong" and "RuntimeError: a bug" in messages[1][1]
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "RuntimeError: a bug" in err and "not a readable" not in err
+    assert window.isVisible()
