@@ -19,9 +19,9 @@ def dataset():
 
 
 def make_window(qtbot, model_name="lecture", **kwargs):
-    from cnnviz.gui.main_window import MainWindow
+    from cnnviz.gui.app import build_window
 
-    window = MainWindow(load_model(model_name, None, seed=0), dataset(), **kwargs)
+    window = build_window(load_model(model_name, None, seed=0), dataset(), **kwargs)
     qtbot.addWidget(window)
     window.resize(1280, 800)
     window.show()

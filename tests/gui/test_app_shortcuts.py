@@ -94,5 +94,5 @@ def test_playing_a_whole_pass_by_steps_ends_on_the_last_update(qtbot, window):
         pass
     assert window.controller.at_end() and window.play_button.text() == "Play"
     assert window.tabs.currentWidget() is window.views["update"]
-    last = window.trace.steps[-1]
+    last = window.state.trace.steps[-1]
     assert last.title in window.equation.toPlainText()

@@ -8,8 +8,7 @@ import numpy as np
 from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QFileDialog
 
-from cnnviz.gui import main_window as main_window_module
-from cnnviz.gui import model_builder
+from cnnviz.gui import state as state_module
 from cnnviz.gui.worker import Hyperparameters
 from tests.gui.test_training import WAIT_MS, configure, tiny_window
 
@@ -18,7 +17,7 @@ def test_an_update_that_makes_weights_infinite_is_rolled_back_and_train_works_ag
     window = tiny_window(qtbot)
     panel = window.training_panel
     configure(panel, batch=32, epochs=2)
-    initial = window.model.get_weights()
+    initial = window.state.model.get_weights()
     # The first batch's loss is finite, but a step of 1e300 x gradient is infinite in float32.
     monkeypatch.setattr(panel, "settings", lambda: Hyperparameters(optimizer="sgd", learning_rate=1e300,
                                                                    momentum=0.0, batch_size=32, epochs=2))
@@ -26,9 +25,9 @@ def test_an_update_that_makes_weights_infinite_is_rolled_back_and_train_works_ag
     qtbot.waitUntil(lambda: panel.state == "paused", timeout=WAIT_MS)
     title, text = messages[-1]
     assert "diverged" in title and "NaN or infinite" in text and "last finite" in text
-    shown = window.model.get_weights()
+    shown = window.state.model.get_weights()
     assert all(np.array_equal(initial[key], shown[key]) for key in shown), "the weights from before the bad step"
-    assert np.all(np.isfinite(window.trace.y_pred))
+    assert np.all(np.isfinite(window.state.trace.y_pred))
     panel.stop()
     qtbot.waitUntil(lambda: panel.state == "idle", timeout=WAIT_MS)
     assert panel.start_button.isEnabled() and not messages[-1][0].startswith("Training failed")
@@ -51,47 +50,45 @@ def test_a_learning_rate_typed_out_of_range_is_clamped_with_a_word(qtbot):
 
 def test_an_architecture_that_cannot_be_traced_leaves_the_window_as_it_was(qtbot, tmp_path, monkeypatch, messages):
     window = tiny_window(qtbot)
-    model_builder.install(window)
-    old_model, old_trace, old_x = window.model, window.trace, window.x.copy()
+    old_model, old_trace, old_x = window.state.model, window.state.trace, window.state.x.copy()
     config = old_model.get_config()
     config["config"]["layers"][0]["config"]["filters"] = 7
     path = tmp_path / "wide.json"
     path.write_text(json.dumps(config))
-    real_trace = main_window_module.Trace
+    real_trace = state_module.Trace
 
     def out_of_memory(model, x, label):
         if model is not old_model:
             raise MemoryError
         return real_trace(model, x, label)
 
-    monkeypatch.setattr(main_window_module, "Trace", out_of_memory)
+    monkeypatch.setattr(state_module, "Trace", out_of_memory)
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(path), "")))
     assert not window.model_menu.open_dialog()
     assert "not enough memory" in messages[-1][1] and "Nothing was changed" in messages[-1][1]
-    assert window.model is old_model and window.trace.model is old_model and window.trace is not None
-    np.testing.assert_array_equal(window.x, old_x)
+    assert window.state.model is old_model and window.state.trace.model is old_model and window.state.trace is not None
+    np.testing.assert_array_equal(window.state.x, old_x)
     del old_trace
 
 
 def test_a_huge_architecture_file_is_refused_before_building(qtbot, tmp_path, monkeypatch, messages):
     window = tiny_window(qtbot)
-    model_builder.install(window)
-    config = window.model.get_config()
+    config = window.state.model.get_config()
     config["config"]["layers"][0]["config"]["filters"] = 60_000
     config["config"]["layers"].insert(3, {"class_name": "Dense", "config": {"units": 60_000}})
     path = tmp_path / "huge.json"
     path.write_text(json.dumps(config))
-    old = window.model
+    old = window.state.model
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(path), "")))
     assert not window.model_menu.open_dialog()
-    assert "50,000,000" in messages[-1][1] and window.model is old
+    assert "50,000,000" in messages[-1][1] and window.state.model is old
 
 
 def test_images_that_cannot_be_decoded_keep_the_input(qtbot, tmp_path, messages):
     from PIL import Image
 
     window = tiny_window(qtbot)
-    x_before = window.trace.x.copy()
+    x_before = window.state.trace.x.copy()
     Image.new("L", (8, 8)).save(tmp_path / "ok.png")
     raw = (tmp_path / "ok.png").read_bytes()
     (tmp_path / "cut.png").write_bytes(raw[: len(raw) // 2])
@@ -102,7 +99,7 @@ def test_images_that_cannot_be_decoded_keep_the_input(qtbot, tmp_path, messages)
     for name, expected in (("cut.png", "cut.png"), ("huge.png", "up to 50,000,000 pixels")):
         assert not window.input_panel.open_image(tmp_path / name)
         assert expected in messages[-1][1]
-        np.testing.assert_array_equal(window.trace.x, x_before)
+        np.testing.assert_array_equal(window.state.trace.x, x_before)
     assert window.input_panel.open_image(tmp_path / "ok.png")
 
 
@@ -111,7 +108,7 @@ def test_non_finite_weights_are_never_saved_from_the_gui(qtbot, tmp_path, messag
     path = tmp_path / "good.npz"
     assert window.weights_io.save_to(path)
     good = path.read_bytes()
-    window.model.layers[0].params["kernel"][0, 0, 0, 0] = np.inf
+    window.state.model.layers[0].params["kernel"][0, 0, 0, 0] = np.inf
     assert not window.weights_io.save_to(path)
     assert "never saved" in messages[-1][1] and path.read_bytes() == good
 
@@ -139,7 +136,7 @@ def test_an_exception_no_slot_caught_becomes_a_message_and_a_logged_traceback(qt
 
     window = tiny_window(qtbot)
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
-    fault_report.install(window)
+    fault_report.install(window.state)
 
     def bad_input():
         raise ValueError("weights.npz: not a readable .npz weights file")

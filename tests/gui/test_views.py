@@ -50,11 +50,11 @@ def shown(number: str, text: str) -> bool:
 def jump_to(window, kind, frame_index, view_name):
     """Go to a frame of the first step of ``kind``; the tabs follow the cursor to ``view_name``.
     Returns (step, frame, view)."""
-    step = next(s for s in window.trace.steps if s.kind == kind)
+    step = next(s for s in window.state.trace.steps if s.kind == kind)
     window.controller.jump(step.index, frame_index)
     view = window.views[view_name]
     assert window.tabs.currentWidget() is view
-    return step, window.trace.frame(step.index, frame_index), view
+    return step, window.state.trace.frame(step.index, frame_index), view
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def window(qtbot):
 def test_whole_pass_shows_the_numbers_of_the_current_frame(qtbot, window):
     """Walk forward, loss, backward and update with the Right key (by channel), then visit
     frames inside every step; the equation panel always shows the trace's own numbers."""
-    trace = window.trace
+    trace = window.state.trace
     window.granularity_combo.setCurrentText("channel")
     seen_kinds = set()
     visits = 0
@@ -98,8 +98,8 @@ def test_every_other_layer_kind_shows_its_numbers(qtbot, window):
                         Activation("tanh"), AveragePooling2D(2, padding="same"), Dropout(0.3), Flatten(),
                         Dense(10, activation="softmax")], seed=3)
     model.compile(optimizer="adam")
-    window.set_model(model)
-    trace = window.trace
+    window.state.set_model(model)
+    trace = window.state.trace
     kinds = set()
     rng = np.random.default_rng(1)
     for step in trace.steps:
@@ -120,7 +120,7 @@ def test_every_other_layer_kind_shows_its_numbers(qtbot, window):
 def test_conv_view_draws_window_kernel_and_output_filling_in(window):
     view = window.views["conv"]
     window.controller.jump(0, 30)  # channel 0, row 1, col 4 of a 26x26 output
-    frame = window.trace.frame(0, 30)
+    frame = window.state.trace.frame(0, 30)
     assert window.tabs.currentWidget() is view
     i, j, _ = frame.out_index
     shown = view.output.image.image
@@ -145,7 +145,7 @@ def test_clicking_an_output_cell_jumps_to_its_frame(qtbot, window):
 
 
 def test_max_pool_marks_the_winner_and_routes_back_to_it(window):
-    trace = window.trace
+    trace = window.state.trace
     _, frame, view = jump_to(window, "maxpool_forward", 40, "pool")
     mark = view.input.mark.rect()
     assert (mark.y(), mark.x()) == tuple(frame.winner_input) and view.input.mark.isVisible()
@@ -175,7 +175,7 @@ def test_backward_view_uses_a_diverging_map_centred_on_zero_with_a_colour_bar(wi
 
 
 def test_update_view_shows_w_gradient_change_and_new_w(window):
-    trace = window.trace
+    trace = window.state.trace
     step = next(s for s in trace.steps if s.kind == "update" and s.param_key == "kernel")
     window.controller.jump(step.index, 4)
     frame = trace.frame(step.index, 4)
@@ -194,9 +194,9 @@ def test_feature_maps_enlarge_on_click_and_switch_to_deltas_backward(qtbot, wind
     image = view.images[2][3]  # conv2d_2, channel 3
     point = view.graphics.mapFromScene(image.mapToScene(QPointF(2.5, 2.5)))
     qtbot.mouseClick(view.graphics.viewport(), Qt.LeftButton, pos=point)
-    np.testing.assert_array_equal(view.large.image.image, window.trace.records[2].z[0, :, :, 3].astype(np.float32))
+    np.testing.assert_array_equal(view.large.image.image, window.state.trace.records[2].z[0, :, :, 3].astype(np.float32))
     window.follow_box.setChecked(True)
-    backward = next(s for s in window.trace.steps if s.phase == "backward")
+    backward = next(s for s in window.state.trace.steps if s.phase == "backward")
     window.controller.jump(backward.index)
     view.show_frame(backward, window.frame)
     assert view.mode() == "delta"
@@ -205,7 +205,7 @@ def test_feature_maps_enlarge_on_click_and_switch_to_deltas_backward(qtbot, wind
 
 
 def test_dense_view_shows_inputs_times_weights_and_the_neuron_filling_in(qtbot, window):
-    trace = window.trace
+    trace = window.state.trace
     step, frame, view = jump_to(window, "dense_forward", 4, "dense")
     largest = frame.largest
     row, col = wrapped_cell(largest, frame.inputs.size)
@@ -228,7 +228,7 @@ def test_dense_view_shows_inputs_times_weights_and_the_neuron_filling_in(qtbot, 
 
 def test_flatten_shows_where_a_cell_and_its_channels_go_in_the_vector(window):
     step, frame, view = jump_to(window, "flatten_forward", 53, "dense")
-    record = window.trace.records[step.layer_index]
+    record = window.state.trace.records[step.layer_index]
     i, j, c = frame.in_index
     assert (view.left.box.rect().y(), view.left.box.rect().x()) == (i, j)
     np.testing.assert_array_equal(view.middle.image.image[0], record.inputs[0, i, j].astype(np.float32))
@@ -241,7 +241,7 @@ def test_flatten_shows_where_a_cell_and_its_channels_go_in_the_vector(window):
 def test_output_bars_show_probabilities_label_and_loss(window):
     view = window.views["output"]
     window.show_view("output")
-    trace = window.trace
+    trace = window.state.trace
     np.testing.assert_allclose(view.bars.opts["height"], trace.y_pred[0])
     assert f"true label {trace.label}" in view.summary and fmt(trace.loss) in view.summary
     expected = trace.y_pred[0] - np.eye(10)[trace.label]  # softmax + cross-entropy: the first delta is p - y
@@ -280,7 +280,7 @@ def test_clicking_a_layer_in_the_strip_focuses_it(qtbot, window):
     step = window.controller.step
     assert (step.layer_index, step.phase, window.controller.cursor.frame) == (2, "forward", 0)
     assert window.strip.buttons[2].isChecked() and not window.strip.buttons[0].isChecked()
-    window.controller.jump(next(s.index for s in window.trace.steps if s.phase == "backward"))
+    window.controller.jump(next(s.index for s in window.state.trace.steps if s.phase == "backward"))
     qtbot.mouseClick(window.strip.buttons[0], Qt.LeftButton)
     assert (window.controller.step.layer_index, window.controller.step.phase) == (0, "backward")
     qtbot.mouseClick(window.strip.loss_button, Qt.LeftButton)
@@ -296,7 +296,7 @@ def test_the_slider_moves_the_cursor_and_follows_it(window):
 
 
 def test_all_input_channels_show_the_window_in_each_and_every_kernel_slice(qtbot, window):
-    trace = window.trace
+    trace = window.state.trace
     step = next(s for s in trace.steps if s.kind == "conv_forward" and s.layer_name == "conv2d_2")
     window.controller.jump(step.index, 40)
     view = window.views["conv"]
