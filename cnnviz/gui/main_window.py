@@ -203,7 +203,7 @@ class MainWindow(QMainWindow):
             "next_step": self._action(self.playback_menu, "Next step", ["Shift+Right"], c.next_step),
             "prev_step": self._action(self.playback_menu, "Previous step", ["Shift+Left"], c.prev_step),
             "restart": self._action(self.playback_menu, "Restart", ["Home"], c.restart),
-            "faster": self._action(self.playback_menu, "Faster", ["+", "Shift+="], c.faster),
+            "faster": self._action(self.playback_menu, "Faster", ["+"], c.faster),
             "slower": self._action(self.playback_menu, "Slower", ["-"], c.slower),
         }
         self.view_menu = menus.addMenu("&View")
@@ -390,6 +390,15 @@ class MainWindow(QMainWindow):
             self.shortcuts_dialog = dialog
         self.shortcuts_dialog.show()
         return self.shortcuts_dialog
+
+    def keyPressEvent(self, event):
+        """'+' and '-' as typed, whatever keys make them (Shift+= on most keyboards, the keypad):
+        some platforms' shortcut maps do not match Shift+= to the "+" shortcut."""
+        action = {"+": self.actions_["faster"], "-": self.actions_["slower"]}.get(event.text())
+        if action is None:
+            super().keyPressEvent(event)
+        else:
+            action.trigger()
 
     def closeEvent(self, event):
         self.controller.pause()
