@@ -1,4 +1,4 @@
-"""Images for the model's input: files (PNG/JPEG via QImage) and arrays of another size or channel count."""
+"""Images for the model's input: files (decoded with Pillow) and arrays of another size or channel count."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,6 +16,8 @@ def _to_array(image: QImage, channels: int) -> np.ndarray:
     else:
         image = image.convertToFormat(QImage.Format_RGB888)
         depth = 3
+    if image.isNull():  # Qt could not allocate it
+        raise ValueError(f"not enough memory to convert a picture to {channels} channels")
     width, height = image.width(), image.height()
     buffer = image.constBits()
     buffer.setsize(image.bytesPerLine() * height)
@@ -42,23 +44,30 @@ def fit_to_input(x: np.ndarray, shape) -> np.ndarray:
         return x
     image = _from_array(x)
     image = image.scaled(width, height, Qt.IgnoreAspectRatio, Qt.SmoothTransformation)
+    if image.isNull():
+        raise ValueError(f"not enough memory to resize a picture to {width}x{height}")
     return _to_array(image, channels)
 
 
 def load_image(path, shape) -> tuple[np.ndarray, bool]:
     """An image file -> (float32 array of ``shape`` (H, W, C), inverted).
 
-    MNIST digits are light ink on a dark background; a mostly light picture (a digit drawn on
-    paper) is inverted to match, and ``inverted`` says so. Raises ValueError for unreadable files.
+    Decoded with Pillow by ``cnnviz.data.formats.read_image`` (pixel count checked from the header
+    first) and resized with Pillow. MNIST digits are light ink on a dark background; a mostly light
+    picture (a digit drawn on paper) is inverted to match, and ``inverted`` says so. Raises
+    ValueError for unreadable, huge or non-regular files.
     """
-    path = Path(path)
-    image = QImage(str(path))
-    if image.isNull():
-        raise ValueError(f"{path.name}: cannot read this file as an image; expected a PNG or JPEG picture")
+    from PIL import Image
+
+    from ..data.formats import read_image
+
     height, width, channels = shape
     if channels not in (1, 3):
         raise ValueError(f"the model takes {channels} input channels; images can only feed 1 (grey) or 3 (RGB)")
-    image = image.scaled(width, height, Qt.IgnoreAspectRatio, Qt.SmoothTransformation)
-    x = _to_array(image, channels)
+    pixels, _ = read_image(Path(path))
+    image = Image.fromarray(pixels).resize((width, height), Image.BILINEAR)
+    if channels == 1:
+        image = image.convert("L")
+    x = np.asarray(image, np.float32).reshape(height, width, channels) / 255
     inverted = bool(x.mean() > 0.5)
     return (1 - x if inverted else x), inverted
