@@ -394,3 +394,13 @@ def test_a_view_that_does_not_draw_the_current_step_says_so_and_offers_its_neare
     assert window.controller.step is target and not view.notice.isVisible()
     window.show_view("maps")
     assert not window.views["maps"].notice.isVisible(), "the feature maps show every step"
+
+
+def test_the_pictures_stay_put_while_the_numbers_in_their_titles_change(qtbot, window):
+    view = window.views["conv"]
+    places = set()
+    for frame in range(0, 300, 7):
+        window.controller.jump(0, frame)
+        qtbot.wait(1)
+        places.add(tuple(round(panel.view.sceneBoundingRect().x()) for panel in view.panels))
+    assert len(places) == 1, places

@@ -5,7 +5,8 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import QRectF, Qt, pyqtSignal
 from PyQt5.QtGui import QBrush, QColor, QPen
-from PyQt5.QtWidgets import QGraphicsRectItem, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PyQt5.QtWidgets import (QGraphicsRectItem, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout,
+                             QWidget)
 
 from .. import colormaps
 from .common import fmt
@@ -87,6 +88,7 @@ class MapPanel:
         self.signed = signed
         self.lut = colormaps.DIVERGING_LUT if signed else colormaps.SEQUENTIAL_LUT
         self.label = layout.addLabel(title, row=row, col=col, colspan=colspan + (1 if colorbar else 0))
+        self.label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
         layout.layout.setRowStretchFactor(row + 1, 1)  # the image row takes the height, not the title
         self.view = layout.addViewBox(row=row + 1, col=col, colspan=colspan, rowspan=rowspan, lockAspect=True,
                                       invertY=True, enableMouse=False, defaultPadding=0.02)
@@ -131,6 +133,8 @@ class MapPanel:
     def set_title(self, text: str) -> None:
         self.title_text = text
         self.label.setText(text, size=f"{self.font_size + 1}pt")
+        # the title's width must not move the pictures: it changes with every frame's numbers
+        self.label.setMinimumWidth(0)
 
     def set_image(self, array, levels, origin=(0, 0)) -> None:
         """array: (H, W); NaN cells are transparent. origin: (row, col) of the array's top-left cell."""
