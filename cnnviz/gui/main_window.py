@@ -7,7 +7,7 @@ It draws the application state (``state.AppState``) it is given and listens to i
 from __future__ import annotations
 
 import numpy as np
-from PyQt5.QtCore import Qt
+from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import (QAction, QApplication, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDockWidget,
                              QHBoxLayout, QLabel, QMainWindow, QMessageBox, QScrollArea, QSlider, QSpinBox,
@@ -373,6 +373,9 @@ class MainWindow(QMainWindow):
         """The strip's scroll area as tall as its blocks (plus a scroll bar when they do not fit)."""
         scroll_bar = self.strip_scroll.horizontalScrollBar().sizeHint().height()
         self.strip_scroll.setFixedHeight(self.strip.sizeHint().height() + scroll_bar + 4)
+        # the blocks of a new model are laid out (and may grow a line) only once the event loop runs
+        QTimer.singleShot(0, lambda: self.strip_scroll.setFixedHeight(
+            self.strip.sizeHint().height() + scroll_bar + 4))
 
     def menu_shortcuts(self) -> list[tuple[str, str]]:
         """(keys, "Menu > command") for every menu action with a shortcut, read from the menus

@@ -105,3 +105,12 @@ def test_weights_and_sample_arguments(tmp_path, monkeypatch):
     assert (window.state.trace.x[0] == window.state.dataset.x_test[12]).all()
     assert window.tabs.currentWidget() is window.views["update"] and window.input_panel.index_spin.value() == 12
     assert app.main(["--sample", "100000", "--screenshot", str(tmp_path / "x.png")]) == 2
+
+
+def test_the_network_strip_shows_every_line_after_a_model_change(qtbot):
+    window = make_window(qtbot)
+    for name in ("same-padding", "lenet", "allconv-bn"):
+        window.model_menu.use_preset(name)
+        qtbot.wait(20)
+        assert window.strip_scroll.viewport().height() >= window.strip.sizeHint().height(), name
+        assert all(button.height() >= button.sizeHint().height() for button in window.strip.buttons)
