@@ -95,7 +95,7 @@ class InputPanel(QWidget):
 
     def show_prediction(self, predicted: str, probability: float, label: str) -> None:
         verdict = "right" if predicted == label else f"wrong, the label is {label}"
-        self.prediction.setText(f"<span style='font-size:14pt'>prediction <b>{predicted}</b></span> "
+        self.prediction.setText(f"<span style='font-size:x-large'>prediction <b>{predicted}</b></span> "
                                 f"(p = {probability:.2f}; {verdict})")
 
     def forget_predictions(self) -> None:

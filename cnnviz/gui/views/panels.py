@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import QRectF, Qt, pyqtSignal
-from PyQt5.QtGui import QBrush, QColor, QPen
+from PyQt5.QtGui import QBrush, QColor, QFont, QPen
 from PyQt5.QtWidgets import (QGraphicsRectItem, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout,
                              QWidget)
 
@@ -261,6 +261,11 @@ class MapPanel:
     def set_font_size(self, size: float) -> None:
         self.font_size = self.text_size = size
         self.set_title(self.title_text)
+        if self.colorbar is not None:  # its ticks follow the lecture's font size too
+            font = QFont()
+            font.setPointSizeF(size)
+            self.colorbar.axis.setStyle(tickFont=font)
+            self.colorbar.axis.setWidth(int(size * 5))
         for text in self.texts:
             self._font(text, size)
         self._fit_numbers()
