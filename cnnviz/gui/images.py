@@ -71,3 +71,28 @@ def load_image(path, shape) -> tuple[np.ndarray, bool]:
     x = np.asarray(image, np.float32).reshape(height, width, channels) / 255
     inverted = bool(x.mean() > 0.5)
     return (1 - x if inverted else x), inverted
+
+
+def mnist_style(plane: np.ndarray, size: int = 28, box: int = 20) -> np.ndarray:
+    """A digit (light ink on dark, any size) placed as MNIST places its digits: the ink's bounding
+    box scaled to fit ``box`` x ``box`` pixels (aspect kept), in a ``size`` x ``size`` image with
+    the centre of mass at its centre. plane: (H, W) float in [0, 1] -> (size, size) float32.
+    An empty plane stays empty."""
+    from PIL import Image
+
+    plane = np.asarray(plane, np.float32)
+    rows, cols = np.nonzero(plane > 0.05)
+    if rows.size == 0:
+        return np.zeros((size, size), np.float32)
+    ink = plane[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    scale = box / max(ink.shape)
+    height, width = (max(1, round(n * scale)) for n in ink.shape)
+    ink = np.asarray(Image.fromarray(ink).resize((width, height), Image.BILINEAR), np.float32).clip(0, 1)
+    out = np.zeros((size, size), np.float32)
+    top, left = (size - height) // 2, (size - width) // 2
+    out[top:top + height, left:left + width] = ink
+    grid_rows, grid_cols = np.mgrid[0:size, 0:size]
+    mass = out.sum()
+    shift_rows = int(round((size - 1) / 2 - (grid_rows * out).sum() / mass))
+    shift_cols = int(round((size - 1) / 2 - (grid_cols * out).sum() / mass))
+    return np.roll(out, (shift_rows, shift_cols), axis=(0, 1))

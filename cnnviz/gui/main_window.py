@@ -259,9 +259,13 @@ class MainWindow(QMainWindow):
         self.slider.setRange(0, trace.total_frames - 1)
         self.slider.blockSignals(False)
         predicted, label = self.state.class_name(trace.predicted), self.state.class_name(self.state.label)
+        target = "" if self.state.label is not None else " (the loss and backward pass take the prediction as target)"
         self.statusBar().showMessage(f"{self.state.description}: label {label}, predicted {predicted}, "
-                                     f"loss {trace.loss:.4g}")
-        self.input_panel.show_prediction(predicted, float(trace.y_pred[0, trace.predicted]), label)
+                                     f"loss {trace.loss:.4g}{target}")
+        self.input_panel.show_prediction(predicted, float(trace.y_pred[0, trace.predicted]),
+                                         None if self.state.label is None else label)
+        if self.state.description not in ("drawing",):
+            self.input_panel.show_sample(self.state.x)
         self._last_step = None
         self.controller.set_trace(trace, keep_position=keep_position)
 
