@@ -22,7 +22,7 @@ def expected_numbers(frame) -> list[str]:
         "dropout_forward": ("value", "z"), "activation_forward": ("a", "z"),
         "dropout_backward": ("output_grad", "input_grad"), "activation_backward": ("h_prime", "output_grad", "delta"),
     }[frame.kind]
-    numbers = [fmt(getattr(frame, key)) for key in keys]
+    numbers = [fmt(getattr(frame, key)) for key in keys if getattr(frame, key) is not None]
     if frame.kind in ("conv_forward", "conv_backward_input"):
         numbers.append(fmt(frame.channel_terms[0].total))
         numbers += [fmt(v) for v in frame.channel_terms[0].products[frame.channel_terms[0].order[:3]]]
