@@ -50,6 +50,17 @@ LEGEND = (
     ("red box", "the max-pooling winner"),
 )
 
+NOTATION = (  # one notation everywhere on screen, as the teaching notebooks write it
+    ("zᵏ", "the activations (output) of layer k; zᵏ⁻¹ is its input (the image for the first layer)"),
+    ("aᵏ", "the pre-activation of layer k: zᵏ = h(aᵏ) with h its activation"),
+    ("δᵏ = ∂E/∂aᵏ", "the delta of layer k; for a layer without activation, δ = ∂E/∂z"),
+    ("∂E/∂z", "the gradient of the loss E with respect to activations (what flows back between layers)"),
+    ("h′(a)", "the slope of the activation: δᵏ = h′(aᵏ) ⊙ ∂E/∂zᵏ (a softmax needs its Jacobian instead)"),
+    ("w, b, W", "conv kernel w[m, n, c, c′] and bias b[c′]; dense weights W[i, j]"),
+    ("g, λ, η", "the gradient the optimizer uses, g = ∂E/∂W + λ·W with weight decay λ; the learning rate η"),
+    ("E", "the loss (a batch mean; for the one sample of a trace its 1/N factor is 1)"),
+)
+
 
 class MainWindow(QMainWindow):
     def __init__(self, state, parent=None):
@@ -402,7 +413,7 @@ class MainWindow(QMainWindow):
                                                          for a, b in rows) + "</table>"
 
             text.setHtml(f"<h3>Keys</h3>{table(SHORTCUTS)}<h3>Menu commands</h3>{table(self.menu_shortcuts())}"
-                         f"<h3>Colours</h3>{table(LEGEND)}")
+                         f"<h3>Notation</h3>{table(NOTATION)}<h3>Colours</h3>{table(LEGEND)}")
             buttons = QDialogButtonBox(QDialogButtonBox.Close)
             buttons.rejected.connect(dialog.close)
             layout = QVBoxLayout(dialog)

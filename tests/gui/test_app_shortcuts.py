@@ -80,7 +80,8 @@ def test_help_shortcuts_dialog_lists_them_all(qtbot, window):
     text = dialog.text.toPlainText()
     for keys, what in SHORTCUTS:
         assert keys in text and what in text
-    for needed in ("Space", "Shift+Right", "Home", "F11", "Ctrl+=", "padding", "white is zero"):
+    for needed in ("Space", "Shift+Right", "Home", "F11", "Ctrl+=", "padding", "white is zero", "Notation",
+                   "δᵏ = ∂E/∂aᵏ", "the pre-activation of layer k"):
         assert needed in text
     for keys, command in (("Ctrl+O", "File > Open image"), ("F1", "Help > Shortcuts"), ("Ctrl+Q", "File > Quit")):
         assert keys in text and command in text
