@@ -11,7 +11,6 @@ from PyQt5.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout
 
 from ..engine.optimizers import SGD
 from ..engine.trace import single_image_experiment
-from .worker import clone_optimizer
 
 PLAY_MS = 120
 LEAST_LIKELY = "least likely"
@@ -35,7 +34,6 @@ class ExperimentPanel(QWidget):
         self.records = []
         self.model = None        # the model the experiment runs on
         self.saved = None        # (weights, optimizer) from before the experiment, for Undo
-        self._optimizer = None   # the model's own optimizer while the experiment's SGD is in use
 
         self.image = pg.ImageItem(axisOrder="row-major")
         view = pg.GraphicsLayoutWidget()
@@ -152,18 +150,16 @@ class ExperimentPanel(QWidget):
             self.app_state.report("warning", "Training is running", "Pause or stop training before the experiment.")
             return False
         model = self.model = self.app_state.model
-        self._optimizer = model.optimizer
-        model.optimizer = SGD(learning_rate=self.lr_spin.value())
-        try:
+        try:  # plain SGD of its own: the model's optimizer and its state stay as they are
             self.iterator = single_image_experiment(model, self.app_state.x, target=self.target(),
                                                     train=self.train_combo.currentText(),
-                                                    max_steps=self.steps_spin.value())
+                                                    max_steps=self.steps_spin.value(),
+                                                    optimizer=SGD(learning_rate=self.lr_spin.value()))
         except ValueError as error:
-            model.optimizer, self._optimizer = self._optimizer, None
             self.app_state.report("warning", "Cannot run the experiment", str(error))
             return False
         self.app_state.claim("experiment", self.end)
-        self.saved = (model.get_weights(), clone_optimizer(self._optimizer))
+        self.saved = model.get_weights()
         self.records = []
         self.undo_button.setEnabled(True)
         return True
@@ -193,14 +189,13 @@ class ExperimentPanel(QWidget):
         self.play_button.setText("Pause" if self.timer.isActive() else "Play")
 
     def end(self) -> None:
-        """Finish the experiment: trainable flags and the model's optimizer restored, views refreshed."""
+        """Finish the experiment: trainable flags restored, views refreshed."""
         self.timer.stop()
         self.play_button.setText("Play")
         if self.iterator is None:
             return
         self.iterator.close()
         self.iterator = None
-        self.model.optimizer, self._optimizer = self._optimizer, None
         self.app_state.release("experiment")
         if self.records and self.model is self.app_state.model:
             last = self.records[-1]
@@ -218,9 +213,7 @@ class ExperimentPanel(QWidget):
         self.end()
         if self.saved is None:
             return
-        weights, optimizer = self.saved
-        self.model.set_weights(weights)
-        self.model.optimizer = optimizer
+        self.model.set_weights(self.saved)
         self.saved = None
         self.undo_button.setEnabled(False)
         self.app_state.refresh_trace()
