@@ -111,17 +111,12 @@ class ExperimentPanel(QWidget):
         self._model_changed()
 
     # ------------------------------------------------------------------ following the window
-    def _class_names(self):
-        classes = self.app_state.model.output_shape[-1]
-        names = getattr(self.app_state.dataset, "class_names", None)
-        return list(names) if names and len(names) == classes else [str(k) for k in range(classes)]
-
     def _model_changed(self) -> None:
         self.end()
         self.saved = None
         self.undo_button.setEnabled(False)
         self.target_combo.clear()
-        names = self._class_names()
+        names = self.app_state.class_names()
         self.target_combo.addItems([LEAST_LIKELY, *names])
         self.legend.setText("predicted: " + " ".join(
             f"<span style='color:{class_colour(k, len(names)).name()}'>&#9632;&nbsp;{name}</span>"
@@ -175,7 +170,7 @@ class ExperimentPanel(QWidget):
             return
         self.records.append(record)
         self._draw()
-        names = self._class_names()
+        names = self.app_state.class_names()
         self.status.setText(f"iteration {record['iteration']}: P({names[record['target']]}) = "
                             f"{record['target_probability']:.3f}, predicted {names[record['predicted']]}")
         if record["flipped"] or record["iteration"] >= self.steps_spin.value():
@@ -199,7 +194,7 @@ class ExperimentPanel(QWidget):
         self.app_state.release("experiment")
         if self.records and self.model is self.app_state.model:
             last = self.records[-1]
-            names = self._class_names()
+            names = self.app_state.class_names()
             if last["flipped"]:
                 self.status.setText(f"The prediction flipped to {names[last['target']]} after "
                                     f"{last['iteration']} steps. Undo puts the weights back.")

@@ -138,7 +138,7 @@ class FeatureMapsView(View):
             y += rows * (TILE + GAP) + GAP
         self.mosaic.setRange(QRectF(0, 0, columns * (TILE + GAP), y), padding=0.02)
         self._set_text_size(self.text_size)
-        if self.selected is None or not self.images[self.selected[0]]:
+        if self.selected is None or self.selected[0] >= len(self.images) or not self.images[self.selected[0]]:
             first = next(k for k, items in enumerate(self.images) if items)
             self.selected = (first, 0)
         self.enlarge(*self.selected)
