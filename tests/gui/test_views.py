@@ -410,3 +410,18 @@ def test_the_pictures_stay_put_while_the_numbers_in_their_titles_change(qtbot, w
         qtbot.wait(1)
         places.add(tuple(round(panel.view.sceneBoundingRect().x()) for panel in view.panels))
     assert len(places) == 1, places
+
+
+def test_batch_normalization_steps_show_their_cell_in_the_feature_maps(qtbot):
+    window = make_window(qtbot, "allconv-bn")
+    step = next(s for s in window.state.trace.steps if s.kind == "batchnorm_forward")
+    window.controller.jump(step.index, 200)
+    frame = window.state.trace.frame(step.index, 200)
+    view = window.views["maps"]
+    assert window.tabs.currentWidget() is view
+    i, j, c = frame.in_index
+    assert view.selected == (step.layer_index, c) and view.large.box.isVisible()
+    assert (view.large.box.rect().y(), view.large.box.rect().x()) == (i, j)
+    assert f"{window.state.trace.records[step.layer_index].name}, channel {c}" == view.large.title_text
+    text = window.equation.toPlainText()
+    assert "statistics (moving)" in text and fmt(frame.x_hat) in text and fmt(frame.z) in text
