@@ -27,6 +27,7 @@ def parse_args(argv=None):
                         help="index of the test sample to trace (default: the first one the model is unsure about)")
     parser.add_argument("--step", type=int, default=0, help="advance N frames before showing the window")
     parser.add_argument("--view", choices=VIEW_NAMES, help="show this view (and stop following the step)")
+    parser.add_argument("--lesson", metavar="FILE", help="open a lesson (*.cnnviz-lesson.json) and show its first slide")
     parser.add_argument("--screenshot", metavar="PATH", help="render the window to a PNG file and exit")
     parser.add_argument("--size", default="1280x800", help="window size WIDTHxHEIGHT (default 1280x800)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights when none are loaded")
@@ -85,6 +86,8 @@ def main(argv=None) -> int:
     from PyQt5.QtCore import Qt
     from PyQt5.QtWidgets import QApplication
 
+    from .lessons.panel import LessonPanel
+    from .lessons.presentation import PresentationMode
     from .main_window import MainWindow
     from .training_panel import install as install_training
 
@@ -100,6 +103,9 @@ def main(argv=None) -> int:
         sample = (dataset.x_test[args.sample], int(dataset.y_test[args.sample]), f"test sample {args.sample}")
     window = MainWindow(model, dataset, sample=sample)
     install_training(window)  # Training and Experiment tabs, weights files, Model menu
+    lesson_panel = LessonPanel(window, PresentationMode(window))  # Lesson menu and tab, F5 presents
+    if args.lesson and not lesson_panel.open(args.lesson):
+        return 2
     if dataset is not None:
         window.input_panel.show_index(args.sample)
     window.resize(width, height)
