@@ -1,0 +1,135 @@
+"""Make a lesson in the app, save it, reopen it after a restart, present it with PageDown only."""
+from __future__ import annotations
+
+import json
+
+from PyQt5.QtCore import Qt
+from PyQt5.QtWidgets import QApplication, QFileDialog
+
+from cnnviz.gui.lessons.panel import LessonPanel
+from cnnviz.gui.lessons.presentation import PresentationMode
+from tests.gui.helpers import make_window
+
+
+def lesson_window(qtbot):
+    """The window as app.main builds it: the Lesson panel and the presentation mode."""
+    window = make_window(qtbot)
+    panel = LessonPanel(window, PresentationMode(window))
+    window.activateWindow()  # shortcuts go to the active window
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
+    return window, panel
+
+
+def press(qtbot, window, key, modifiers=Qt.NoModifier):
+    qtbot.keyClick(window, key, modifiers)
+
+
+def test_make_save_reopen_and_present_a_lesson_with_pagedown_only(qtbot, tmp_path, monkeypatch, messages):
+    path = tmp_path / "my"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path) + ".cnnviz-lesson.json", ""))
+
+    window, panel = lesson_window(qtbot)
+    for _ in range(3):
+        press(qtbot, window, Qt.Key_Right)              # three conv windows in
+    press(qtbot, window, Qt.Key_B, Qt.ControlModifier)  # slide 1: from here to the end of the step
+    assert panel.list.count() == 1 and panel.list.item(0).text().startswith("Forward: conv2d_1")
+    slide = panel.lesson.slides[0]
+    assert (slide.start, slide.view, slide.weights, slide.input) == (3, "conv", "preset", {"test_index": 0})
+    window.controller.jump_global(3 + 5)                # five frames further on ...
+    qtbot.mouseClick(panel.to_button, Qt.LeftButton)    # ... "to here"
+    assert (slide.start, slide.end) == (3, 8)
+    panel.note.setPlainText("Point at the yellow window.")
+
+    window.show_view("pool")
+    window.controller.jump_global(2704)
+    window.model.optimizer.momentum = 0.5               # an optimizer setting the slide keeps
+    window.model.layers[0].params["kernel"][0, 0, 0, 0] += 1.0  # weights that are in no file yet
+    press(qtbot, window, Qt.Key_B, Qt.ControlModifier)  # slide 2
+    assert panel.list.count() == 2
+    press(qtbot, window, Qt.Key_S, Qt.ControlModifier | Qt.ShiftModifier)
+    saved = path.with_name("my.cnnviz-lesson.json")
+    data = json.loads(saved.read_text())
+    assert [s["view"] for s in data["slides"]] == ["conv", "pool"]
+    assert data["slides"][0]["note"] == "Point at the yellow window."
+    weights = data["slides"][1]["weights"]
+    assert weights.startswith("my-02-forward-max-pooling2d-1") and (tmp_path / weights).is_file()
+    assert data["slides"][1]["optimizer"]["momentum"] == 0.5
+    window.close()
+
+    window, panel = lesson_window(qtbot)                # after a restart
+    press(qtbot, window, Qt.Key_O, Qt.ControlModifier | Qt.ShiftModifier)
+    assert [panel.list.item(k).text().split(" (")[0] for k in range(2)] == ["Forward: conv2d_1",
+                                                                            "Forward: max_pooling2d_1"]
+    assert not messages
+    assert window.controller.cursor.position == 3 and window.tabs.currentWidget().name == "conv"
+
+    press(qtbot, window, Qt.Key_F5)
+    assert panel.presentation.active and not window.side_dock.isVisible() and not window.menuBar().isVisible()
+    press(qtbot, window, Qt.Key_PageDown)                # plays the range 3..8
+    qtbot.waitUntil(lambda: window.controller.cursor.position == 8, timeout=5000)
+    assert not panel.timer.isActive()
+    press(qtbot, window, Qt.Key_PageDown)                # the next slide, with its own weights and momentum
+    assert window.controller.cursor.position == 2704 and window.tabs.currentWidget().name == "pool"
+    assert window.model.optimizer.momentum == 0.5
+    assert window.model.layers[0].params["kernel"][0, 0, 0, 0] == panel.prepared.model.layers[0].params[
+        "kernel"][0, 0, 0, 0]
+    assert panel.presenter.title.text().startswith("Forward: max_pooling2d_1")
+    assert panel.presenter.next_title.text() == "Next: (end of the lesson)"
+    press(qtbot, window, Qt.Key_B)                       # blank the screen, and back
+    assert panel.presentation.blank.isVisible()
+    press(qtbot, window, Qt.Key_B)
+    press(qtbot, window, Qt.Key_PageUp)                  # back to the first slide
+    assert window.controller.cursor.position == 3 and window.tabs.currentWidget().name == "conv"
+    press(qtbot, window, Qt.Key_Escape)
+    assert not panel.presentation.active and window.side_dock.isVisible() and window.menuBar().isVisible()
+    assert window.actions_["forward"].isEnabled()
+
+
+def test_a_lesson_with_broken_slides_opens_and_presents_the_rest(qtbot, tmp_path, messages):
+    good = {"title": "Conv", "note": "", "model": "lecture", "weights": "preset", "input": {"test_index": 0},
+            "optimizer": {"name": "sgd", "learning_rate": 0.01}, "view": "conv", "from": 0, "to": 2,
+            "granularity": "frame", "fps": 30}
+    path = tmp_path / "b.cnnviz-lesson.json"
+    path.write_text(json.dumps({"format": "cnnviz-lesson", "version": 1, "slides": [
+        good, {**good, "title": "Gone", "weights": "gone.npz"}, {**good, "title": "Hologram", "view": "hologram"},
+        {**good, "title": "Pool", "view": "pool", "from": 2704, "to": 2704}]}))
+    window, panel = lesson_window(qtbot)
+    assert panel.open(path)
+    (title, text), = messages
+    assert 'slide 2 "Gone": weights file \'gone.npz\' not found' in text
+    assert 'slide 3 "Hologram": unknown view \'hologram\'' in text
+    press(qtbot, window, Qt.Key_F5)
+    for _ in range(2):                                   # play slide 1 to its end (PageDown twice finishes it)
+        press(qtbot, window, Qt.Key_PageDown)
+    assert window.controller.cursor.position == 2
+    press(qtbot, window, Qt.Key_PageDown)                # slides 2 and 3 are skipped
+    assert panel.index == 3 and window.controller.cursor.position == 2704
+    assert window.tabs.currentWidget().name == "pool"
+
+
+def test_presentation_without_a_lesson_is_the_plain_layout(qtbot):
+    window, panel = lesson_window(qtbot)
+    press(qtbot, window, Qt.Key_F5)
+    assert panel.presentation.active and panel.presentation.presenting is None
+    assert window.font_scale > 1.5 and not window.controls.isVisible()
+    press(qtbot, window, Qt.Key_PageDown)                # a clicker steps through the trace
+    press(qtbot, window, Qt.Key_Right)                   # and the arrows still work
+    assert window.controller.cursor.position == 2
+    press(qtbot, window, Qt.Key_Escape)
+    assert window.font_scale == 1.0 and window.controls.isVisible()
+
+
+def test_slides_can_be_renamed_reordered_and_deleted(qtbot):
+    window, panel = lesson_window(qtbot)
+    press(qtbot, window, Qt.Key_B, Qt.ControlModifier)
+    window.controller.jump_global(2704)
+    press(qtbot, window, Qt.Key_B, Qt.ControlModifier)
+    panel.list.item(0).setText("First")                  # what editing the item in place does
+    assert panel.lesson.slides[0].title == "First"
+    model = panel.list.model()
+    model.moveRow(model.index(1, 0).parent(), 1, model.index(0, 0).parent(), 0)  # a drag of row 2 above row 1
+    assert [s.title.split(" (")[0] for s in panel.lesson.slides] == ["Forward: max_pooling2d_1", "First"]
+    panel.list.setCurrentRow(0)
+    qtbot.mouseClick(panel.delete_button, Qt.LeftButton)
+    assert [s.title for s in panel.lesson.slides] == ["First"]
