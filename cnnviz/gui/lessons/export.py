@@ -150,16 +150,20 @@ class PngWriter:
 
 
 # ---------------------------------------------------------------------- rendering
-def grab(widget) -> np.ndarray:
-    """The widget as it is drawn: (H, W, 3) uint8 (even height and width, as H.264 needs)."""
+def grab(widget, size: tuple[int, int]) -> np.ndarray:
+    """The widget as it is drawn, scaled to ``size`` (width, height) when it differs: (H, W, 3) uint8."""
+    from PyQt5.QtCore import Qt
     from PyQt5.QtGui import QImage
 
-    image = widget.grab().toImage().convertToFormat(QImage.Format_RGB888)
-    height, width = image.height() // 2 * 2, image.width() // 2 * 2
+    image = widget.grab().toImage()
+    if (image.width(), image.height()) != size:
+        image = image.scaled(*size, Qt.IgnoreAspectRatio, Qt.SmoothTransformation)
+    image = image.convertToFormat(QImage.Format_RGB888)
+    width, height = size
     bits = image.constBits()
-    bits.setsize(image.bytesPerLine() * image.height())
-    rows = np.frombuffer(bits, np.uint8).reshape(image.height(), image.bytesPerLine())
-    return rows[:height, : width * 3].reshape(height, width, 3).copy()
+    bits.setsize(image.bytesPerLine() * height)
+    rows = np.frombuffer(bits, np.uint8).reshape(height, image.bytesPerLine())
+    return rows[:, : width * 3].reshape(height, width, 3).copy()
 
 
 class Renderer:
@@ -178,7 +182,11 @@ class Renderer:
 
             self.window = MainWindow(prepared.model, shipped_mnist())
             PresentationMode(self.window).enter(full_screen=False)
-            self.window.resize(*self.size)
+            # Below the window's smallest size, draw it larger in the same proportions and scale the grab down
+            least = self.window.minimumSizeHint()
+            width, height = self.size
+            scale = max(1.0, least.width() / width, least.height() / height)
+            self.window.resize(round(width * scale), round(height * scale))
             self.window.show()
             QApplication.processEvents()
         return self.window
@@ -195,7 +203,7 @@ class Renderer:
         window.draw_frame()
         for position in prepared.positions:
             window.controller.jump_global(position)
-            yield grab(window)
+            yield grab(window, self.size)
 
     def close(self) -> None:
         if self.window is not None:
