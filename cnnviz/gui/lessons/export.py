@@ -27,6 +27,7 @@ from ...engine.weights import atomic_write
 from .model import Lesson, LessonError, Prepared, load_lesson, shipped_mnist
 
 FORMATS = ("gif", "mp4", "png")
+LAYOUT_WIDTH = 1280  # smaller frames are drawn at this width and scaled down
 RAMP_COLOURS = 64  # palette entries per colour map; the rest of the 256 come from the first frame
 
 
@@ -182,10 +183,11 @@ class Renderer:
 
             self.window = MainWindow(prepared.model, shipped_mnist())
             PresentationMode(self.window).enter(full_screen=False)
-            # Below the window's smallest size, draw it larger in the same proportions and scale the grab down
+            # A small frame is the presentation layout drawn larger, in the same proportions, and scaled
+            # down (as a screenshot would be): below that the pictures get squeezed by the text.
             least = self.window.minimumSizeHint()
             width, height = self.size
-            scale = max(1.0, least.width() / width, least.height() / height)
+            scale = max(1.0, LAYOUT_WIDTH / width, least.width() / width, least.height() / height)
             self.window.resize(round(width * scale), round(height * scale))
             self.window.show()
             QApplication.processEvents()
@@ -359,3 +361,7 @@ def main(argv=None) -> int:
         print(f"cnnviz-export: skipped {problem}", file=sys.stderr)
     print(Path(args.out) / "index.html")
     return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
