@@ -86,6 +86,7 @@ def main(argv=None) -> int:
     from PyQt5.QtCore import Qt
     from PyQt5.QtWidgets import QApplication
 
+    from .lessons.export_actions import ExportActions
     from .lessons.panel import LessonPanel
     from .lessons.presentation import PresentationMode
     from .main_window import MainWindow
@@ -104,6 +105,7 @@ def main(argv=None) -> int:
     window = MainWindow(model, dataset, sample=sample)
     install_training(window)  # Training and Experiment tabs, weights files, Model menu
     lesson_panel = LessonPanel(window, PresentationMode(window))  # Lesson menu and tab, F5 presents
+    ExportActions(window, lesson_panel)  # File > Export view as image / animation
     if args.lesson and not lesson_panel.open(args.lesson):
         return 2
     if dataset is not None:

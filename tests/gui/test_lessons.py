@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QApplication, QFileDialog
 
@@ -133,3 +135,35 @@ def test_slides_can_be_renamed_reordered_and_deleted(qtbot):
     panel.list.setCurrentRow(0)
     qtbot.mouseClick(panel.delete_button, Qt.LeftButton)
     assert [s.title for s in panel.lesson.slides] == ["First"]
+
+
+def test_file_menu_exports_the_view_as_png_and_svg_and_the_step_as_gif_and_mp4(qtbot, tmp_path, monkeypatch,
+                                                                                  messages):
+    from PIL import Image
+    from PyQt5.QtWidgets import QInputDialog
+
+    from cnnviz.gui.lessons.export_actions import ExportActions
+
+    window, panel = lesson_window(qtbot)
+    actions = ExportActions(window, panel)
+    window.controller.jump_global(2704)                  # the first max-pooling step: 676 frames
+    window.controller.set_granularity("row")             # 13 windows a row: 52 rows, and the last frame
+    targets = iter([str(tmp_path / "view.png"), str(tmp_path / "view.svg"), str(tmp_path / "step.gif"),
+                    str(tmp_path / "step.mp4")])
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (next(targets), ""))
+    monkeypatch.setattr(QInputDialog, "getInt", lambda *a, **k: (1600, True))
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("this step", True))
+    actions.image_action.trigger()
+    with Image.open(tmp_path / "view.png") as image:
+        assert image.width == 1600 and np.asarray(image).std() > 10
+    actions.image_action.trigger()
+    assert "<svg" in (tmp_path / "view.svg").read_text()[:2000]
+    actions.animation_action.trigger()
+    with Image.open(tmp_path / "step.gif") as gif:
+        assert gif.n_frames == 53
+    actions.animation_action.trigger()
+    import imageio.v2 as imageio
+
+    with imageio.get_reader(tmp_path / "step.mp4", format="FFMPEG") as video:
+        assert sum(1 for _ in video) == 53
+    assert window.controller.cursor.position == 2704 and not messages
