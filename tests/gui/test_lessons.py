@@ -167,3 +167,14 @@ def test_file_menu_exports_the_view_as_png_and_svg_and_the_step_as_gif_and_mp4(q
     with imageio.get_reader(tmp_path / "step.mp4", format="FFMPEG") as video:
         assert sum(1 for _ in video) == 53
     assert window.controller.cursor.position == 2704 and not messages
+
+
+def test_the_app_opens_a_lesson_given_on_the_command_line(tmp_path):
+    from PyQt5.QtGui import QImage
+
+    from cnnviz.gui import app
+    from tests.lessons.test_lesson_files import SHIPPED
+
+    shot = tmp_path / "shot.png"
+    assert app.main(["--lesson", str(SHIPPED[0]), "--screenshot", str(shot)]) == 0
+    assert not QImage(str(shot)).isNull()

@@ -81,7 +81,8 @@ def test_gif_palette_keeps_the_diverging_colours(tmp_path):
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name.split(".")[0])
-def test_every_shipped_lesson_exports(tmp_path, path):
+def test_every_shipped_lesson_exports(tmp_path, path, monkeypatch):
+    monkeypatch.setattr(export, "LAYOUT_WIDTH", 640)  # drawn at the window's smallest size: quicker
     out = tmp_path / "out"
     assert export.main([str(path), "--out", str(out), "--format", "gif,mp4,png", "--size", SMALL]) == 0
     check_exported(out, load_lesson(path))
