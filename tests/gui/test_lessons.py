@@ -49,6 +49,8 @@ def test_make_save_reopen_and_present_a_lesson_with_pagedown_only(qtbot, tmp_pat
     window.model.layers[0].params["kernel"][0, 0, 0, 0] += 1.0  # weights that are in no file yet
     press(qtbot, window, Qt.Key_B, Qt.ControlModifier)  # slide 2
     assert panel.list.count() == 2
+    window.controller.jump_global(2704 + 4)
+    qtbot.mouseClick(panel.to_button, Qt.LeftButton)
     press(qtbot, window, Qt.Key_S, Qt.ControlModifier | Qt.ShiftModifier)
     saved = path.with_name("my.cnnviz-lesson.json")
     data = json.loads(saved.read_text())
@@ -58,6 +60,10 @@ def test_make_save_reopen_and_present_a_lesson_with_pagedown_only(qtbot, tmp_pat
     assert weights.startswith("my-02-forward-max-pooling2d-1") and (tmp_path / weights).is_file()
     assert data["slides"][1]["optimizer"]["momentum"] == 0.5
     window.close()
+    from cnnviz.gui.lessons import export                # the lesson made in the app exports too
+
+    assert export.main([str(saved), "--out", str(tmp_path / "out"), "--format", "gif", "--size", "480x320"]) == 0
+    assert len(list((tmp_path / "out").glob("*.gif"))) == 2
 
     window, panel = lesson_window(qtbot)                # after a restart
     press(qtbot, window, Qt.Key_O, Qt.ControlModifier | Qt.ShiftModifier)
@@ -91,7 +97,7 @@ def test_make_save_reopen_and_present_a_lesson_with_pagedown_only(qtbot, tmp_pat
 def test_a_lesson_with_broken_slides_opens_and_presents_the_rest(qtbot, tmp_path, messages):
     good = {"title": "Conv", "note": "", "model": "lecture", "weights": "preset", "input": {"test_index": 0},
             "optimizer": {"name": "sgd", "learning_rate": 0.01}, "view": "conv", "from": 0, "to": 2,
-            "granularity": "frame", "fps": 30}
+            "granularity": "frame", "fps": 1}  # slow: Right finishes the range before a tick
     path = tmp_path / "b.cnnviz-lesson.json"
     path.write_text(json.dumps({"format": "cnnviz-lesson", "version": 1, "slides": [
         good, {**good, "title": "Gone", "weights": "gone.npz"}, {**good, "title": "Hologram", "view": "hologram"},
@@ -101,10 +107,10 @@ def test_a_lesson_with_broken_slides_opens_and_presents_the_rest(qtbot, tmp_path
     (title, text), = messages
     assert 'slide 2 "Gone": weights file \'gone.npz\' not found' in text
     assert 'slide 3 "Hologram": unknown view \'hologram\'' in text
-    press(qtbot, window, Qt.Key_F5)
-    for _ in range(2):                                   # play slide 1 to its end (PageDown twice finishes it)
-        press(qtbot, window, Qt.Key_PageDown)
-    assert window.controller.cursor.position == 2
+    panel.present_action.trigger()                       # Lesson > Present
+    press(qtbot, window, Qt.Key_Space)                   # play slide 1 (a clicker's PageDown, or Space) ...
+    press(qtbot, window, Qt.Key_Right)                   # ... and Right finishes it at once
+    assert window.controller.cursor.position == 2 and not panel.timer.isActive()
     press(qtbot, window, Qt.Key_PageDown)                # slides 2 and 3 are skipped
     assert panel.index == 3 and window.controller.cursor.position == 2704
     assert window.tabs.currentWidget().name == "pool"
@@ -178,3 +184,19 @@ def test_the_app_opens_a_lesson_given_on_the_command_line(tmp_path):
     shot = tmp_path / "shot.png"
     assert app.main(["--lesson", str(SHIPPED[0]), "--screenshot", str(shot)]) == 0
     assert not QImage(str(shot)).isNull()
+
+
+def test_the_presenter_view_goes_to_the_laptop_screen_when_there_are_two(qtbot, monkeypatch):
+    window, panel = lesson_window(qtbot)
+    press(qtbot, window, Qt.Key_B, Qt.ControlModifier)
+    panel.note.setPlainText("Ask what a bigger kernel would do.")
+    press(qtbot, window, Qt.Key_F5)                      # one screen: no presenter view
+    assert panel.presentation.active and not panel.presenter.isVisible()
+    press(qtbot, window, Qt.Key_Escape)
+    screen = QApplication.primaryScreen()
+    monkeypatch.setattr(QApplication, "screens", staticmethod(lambda: [screen, screen]))
+    press(qtbot, window, Qt.Key_F5)
+    assert panel.presenter.isVisible() and panel.presenter.note.text() == "Ask what a bigger kernel would do."
+    assert panel.presenter.next_title.text() == "Next: (end of the lesson)"
+    press(qtbot, window, Qt.Key_Escape)
+    assert not panel.presenter.isVisible()

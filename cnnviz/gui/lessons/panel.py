@@ -112,7 +112,8 @@ class LessonPanel(QWidget):
         menu.addSeparator()
         self.add_action = window_action(window, "Add this view as a slide", ["Ctrl+B"], self.add_slide, menu)
         menu.addSeparator()
-        menu.addAction(presentation.action)  # F5: presents the lesson when it has slides
+        # F5 itself is View > Presentation, which presents the lesson when it has slides
+        self.present_action = window_action(window, "Present\tF5", [], presentation.start, menu)
         presentation.set_driver(self)
         window.add_panel(self, "Lesson")
         self._refresh()
