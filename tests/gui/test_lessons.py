@@ -158,7 +158,8 @@ def test_file_menu_exports_the_view_as_png_and_svg_and_the_step_as_gif_and_mp4(q
                     str(tmp_path / "step.mp4")])
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (next(targets), ""))
     monkeypatch.setattr(QInputDialog, "getInt", lambda *a, **k: (1600, True))
-    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("this step", True))
+    answers = iter(["this step", "plays once", "this step"])
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: (next(answers), True))
     actions.image_action.trigger()
     with Image.open(tmp_path / "view.png") as image:
         assert image.width == 1600 and np.asarray(image).std() > 10
@@ -166,7 +167,7 @@ def test_file_menu_exports_the_view_as_png_and_svg_and_the_step_as_gif_and_mp4(q
     assert "<svg" in (tmp_path / "view.svg").read_text()[:2000]
     actions.animation_action.trigger()
     with Image.open(tmp_path / "step.gif") as gif:
-        assert gif.n_frames == 53
+        assert gif.n_frames == 53 and "loop" not in gif.info
     actions.animation_action.trigger()
     import imageio.v2 as imageio
 

@@ -101,8 +101,16 @@ class ExportActions(QObject):
             return
         path, _ = QFileDialog.getSaveFileName(self.window_, "Export animation", f"{self.view.name}.gif",
                                               "GIF (*.gif);;MP4 video (*.mp4)")
-        if path:
-            self.export_animation(path, "step" if which == "this step" else "slide")
+        if not path:
+            return
+        loop = True
+        if not path.lower().endswith(".mp4"):
+            played, ok = QInputDialog.getItem(self.window_, "Export animation", "The GIF:",
+                                              ["loops", "plays once"], 0, False)
+            if not ok:
+                return
+            loop = played == "loops"
+        self.export_animation(path, "step" if which == "this step" else "slide", loop)
 
     def export_animation(self, path, which: str = "step", loop: bool = True) -> bool:
         """The view's frames of ``which`` as a GIF or MP4 (by the file's suffix); the cursor comes back."""
