@@ -54,6 +54,7 @@ def test_make_save_reopen_and_present_a_lesson_with_pagedown_only(qtbot, tmp_pat
     press(qtbot, window, Qt.Key_S, Qt.ControlModifier | Qt.ShiftModifier)
     saved = path.with_name("my.cnnviz-lesson.json")
     data = json.loads(saved.read_text())
+    assert data["title"] == "my"                          # a new lesson takes its file's name
     assert [s["view"] for s in data["slides"]] == ["conv", "pool"]
     assert data["slides"][0]["note"] == "Point at the yellow window."
     weights = data["slides"][1]["weights"]

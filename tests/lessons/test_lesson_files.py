@@ -150,3 +150,37 @@ def test_lesson_files_need_no_qt():
 
     code = "import sys, cnnviz.gui.lessons.model; sys.exit(any(m.startswith('PyQt5') for m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_save_as_in_another_folder_takes_the_slides_files_along(tmp_path):
+    from cnnviz.presets import load_preset
+
+    first = tmp_path / "a"
+    first.mkdir()
+    model = load_preset("lecture", seed=3)
+    model.save_weights(first / "w.npz")
+    lesson = two_slides()
+    lesson.slides[0].weights = None
+    lesson.slides[0].model = "lecture"
+    lesson.slides[1].weights = "w.npz"
+    lesson.save(first / "l.cnnviz-lesson.json")
+    lesson = load_lesson(first / "l.cnnviz-lesson.json")
+    second = tmp_path / "b"
+    second.mkdir()
+    lesson.save(second / "l.cnnviz-lesson.json")
+    again = load_lesson(second / "l.cnnviz-lesson.json")
+    assert again.check() == [] and (second / "w.npz").is_file()
+    assert np.array_equal(again.prepare(1).model.layers[0].params["kernel"], model.layers[0].params["kernel"])
+
+
+def test_captured_weights_never_overwrite_a_file(tmp_path):
+    from cnnviz.gui.lessons.model import copy_model
+    from cnnviz.presets import load_preset
+
+    lesson = two_slides()
+    lesson.slides[0].weights, lesson.slides[0].unsaved_weights = None, copy_model(load_preset("lecture", seed=1))
+    (tmp_path / "l-01-windows.npz").write_bytes(b"someone else's")
+    lesson.save(tmp_path / "l.cnnviz-lesson.json")
+    assert lesson.slides[0].weights == "l-01-windows-2.npz"
+    assert (tmp_path / "l-01-windows.npz").read_bytes() == b"someone else's"
+    assert load_lesson(tmp_path / "l.cnnviz-lesson.json").check() == []

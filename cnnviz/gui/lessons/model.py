@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ VERSION = 1
 SUFFIX = ".cnnviz-lesson.json"
 MAX_BYTES = 5_000_000  # a lesson is a page of settings; a larger file is not one
 PRESET_WEIGHTS = "preset"
+UNTITLED = "Untitled lesson"
 
 
 class LessonError(ValueError):
@@ -77,6 +79,13 @@ class Slide:
     @property
     def slug(self) -> str:
         return _slug(self.title)
+
+    def files(self) -> list[str]:
+        """The files beside the lesson that this slide refers to (weights, image)."""
+        names = [] if self.weights in (None, PRESET_WEIGHTS) or self.raw is not None else [self.weights]
+        if self.raw is None and isinstance(self.input.get("image"), str):
+            names.append(self.input["image"])
+        return names
 
     def to_dict(self) -> dict:
         if self.raw is not None:
@@ -171,9 +180,18 @@ def range_positions(trace: Trace, start: int, end: int, granularity: str) -> lis
     return positions
 
 
+def _unused(path: Path) -> Path:
+    """``path``, or 'name-2.ext', 'name-3.ext', ... when it exists."""
+    candidate, number = path, 1
+    while candidate.exists():
+        number += 1
+        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
+    return candidate
+
+
 @dataclass
 class Lesson:
-    title: str = "Untitled lesson"
+    title: str = UNTITLED
     slides: list[Slide] = field(default_factory=list)
     path: Path | None = None  # where it was read from or saved to; relative files are beside it
 
@@ -194,19 +212,32 @@ class Lesson:
                 "slides": [slide.to_dict() for slide in self.slides]}
 
     def save(self, path) -> None:
-        """Write the lesson atomically: a crash half-way leaves the old file as it was. Weights and
-        images captured in the app are written beside it first, as '<lesson>-NN-<slug>.npz' / '.png'."""
+        """Write the lesson atomically: a crash half-way leaves the old file as it was.
+
+        Weights and images captured in the app are written beside it first, as '<lesson>-NN-<slug>.npz'
+        / '.png' (never over an existing file); saved to another folder, the files its slides refer to
+        are copied there, so the lesson keeps working as one folder."""
         path = Path(path)
         stem = path.name.split(".")[0]
+        if self.title == UNTITLED:
+            self.title = stem
         try:
             for index, slide in enumerate(self.slides):
                 name = f"{stem}-{index + 1:02d}-{slide.slug}"
                 if slide.unsaved_weights is not None:
-                    slide.unsaved_weights.save_weights(path.parent / f"{name}.npz")
-                    slide.weights, slide.unsaved_weights = f"{name}.npz", None
+                    target = _unused(path.parent / f"{name}.npz")
+                    slide.unsaved_weights.save_weights(target)
+                    slide.weights, slide.unsaved_weights = target.name, None
                 if slide.unsaved_image is not None:
-                    write_image(path.parent / f"{name}.png", slide.unsaved_image)
-                    slide.input, slide.unsaved_image = {"image": f"{name}.png", "label": slide.input["label"]}, None
+                    target = _unused(path.parent / f"{name}.png")
+                    write_image(target, slide.unsaved_image)
+                    slide.input, slide.unsaved_image = {"image": target.name, "label": slide.input["label"]}, None
+            if self.path is not None and self.folder.resolve() != path.parent.resolve():
+                for slide in self.slides:
+                    for name in slide.files():
+                        if (self.folder / name).is_file() and not (path.parent / name).exists():
+                            (path.parent / name).parent.mkdir(parents=True, exist_ok=True)
+                            shutil.copyfile(self.folder / name, path.parent / name)
         except OSError as error:
             raise LessonError(f"{path.parent}: cannot save the slides' files ({error.strerror or error})") from None
         text = json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n"
