@@ -4,13 +4,20 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from PyQt5.QtCore import Qt
-from PyQt5.QtWidgets import QApplication, QFileDialog
+from PyQt5.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from cnnviz.gui.lessons.panel import LessonPanel
 from cnnviz.gui.lessons.presentation import PresentationMode
 from tests.gui.helpers import make_window
+
+
+@pytest.fixture(autouse=True)
+def unsaved_lessons_are_discarded(monkeypatch):
+    """A window closed at the end of a test with an unsaved lesson asks nothing (here: Discard)."""
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.Discard))
 
 
 def lesson_window(qtbot):
@@ -202,3 +209,15 @@ def test_the_presenter_view_goes_to_the_laptop_screen_when_there_are_two(qtbot, 
     assert panel.presenter.next_title.text() == "Next: (end of the lesson)"
     press(qtbot, window, Qt.Key_Escape)
     assert not panel.presenter.isVisible()
+
+
+def test_closing_with_an_unsaved_lesson_asks_first(qtbot, tmp_path, monkeypatch):
+    window, panel = lesson_window(qtbot)
+    press(qtbot, window, Qt.Key_B, Qt.ControlModifier)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: asked.append(a[2]) or QMessageBox.Cancel))
+    assert not window.close() and window.isVisible() and asked == ["The lesson has changes that are not saved."]
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.Save))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "kept"), ""))
+    assert window.close()
+    assert (tmp_path / "kept.cnnviz-lesson.json").is_file()

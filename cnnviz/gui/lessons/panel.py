@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PyQt5.QtCore import Qt, QTimer
+from PyQt5.QtCore import QEvent, Qt, QTimer
 from PyQt5.QtWidgets import (QAbstractItemView, QApplication, QFileDialog, QHBoxLayout, QLabel, QListWidget,
                              QListWidgetItem, QMenu, QMessageBox, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
 
@@ -116,6 +116,7 @@ class LessonPanel(QWidget):
         self.present_action = window_action(window, "Present\tF5", [], presentation.start, menu)
         presentation.set_driver(self)
         window.add_panel(self, "Lesson")
+        window.installEventFilter(self)  # after the training panel's: asked first, so Cancel stops it all
         self._refresh()
 
     # ------------------------------------------------------------------ files
@@ -125,11 +126,21 @@ class LessonPanel(QWidget):
         self._set_lesson(Lesson())
 
     def _may_discard(self) -> bool:
+        """True when there is nothing unsaved, or the lecturer saved it or chose to discard it."""
         if not self.dirty:
             return True
-        answer = QMessageBox.question(self.window_, "Unsaved lesson",
-                                      "The lesson has changes that are not saved. Discard them?")
-        return answer == QMessageBox.Yes
+        answer = QMessageBox.question(self.window_, "Unsaved lesson", "The lesson has changes that are not saved.",
+                                      QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+        if answer == QMessageBox.Save:
+            return self.save()
+        return answer == QMessageBox.Discard
+
+    def eventFilter(self, watched, event) -> bool:
+        """Closing the window with an unsaved lesson asks first (Cancel keeps the window open)."""
+        if watched is self.window_ and event.type() == QEvent.Close and not self._may_discard():
+            event.ignore()
+            return True
+        return False
 
     def open_dialog(self) -> None:
         if not self._may_discard():
