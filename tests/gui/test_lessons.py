@@ -188,7 +188,7 @@ def test_the_app_opens_a_lesson_given_on_the_command_line(tmp_path):
     from PyQt5.QtGui import QImage
 
     from cnnviz.gui import app
-    from tests.lessons.test_lesson_files import SHIPPED
+    from tests.gui.test_lesson_files import SHIPPED
 
     shot = tmp_path / "shot.png"
     assert app.main(["--lesson", str(SHIPPED[0]), "--screenshot", str(shot)]) == 0

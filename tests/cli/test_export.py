@@ -12,7 +12,7 @@ from PIL import Image, ImageSequence
 
 from cnnviz.gui.lessons import export
 from cnnviz.gui.lessons.model import load_lesson
-from tests.lessons.test_lesson_files import SHIPPED, two_slides
+from tests.gui.test_lesson_files import SHIPPED, two_slides
 
 SMALL = "480x320"  # small frames keep the test quick; the size is the only thing that differs from the real thing
 
