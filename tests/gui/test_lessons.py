@@ -199,8 +199,11 @@ def test_the_presenter_view_goes_to_the_laptop_screen_when_there_are_two(qtbot, 
     window, panel = lesson_window(qtbot)
     press(qtbot, window, Qt.Key_B, Qt.ControlModifier)
     panel.note.setPlainText("Ask what a bigger kernel would do.")
+    panel.note.setFocus()                                # the lecturer was typing the note
     press(qtbot, window, Qt.Key_F5)                      # one screen: no presenter view
     assert panel.presentation.active and not panel.presenter.isVisible()
+    press(qtbot, QApplication.focusWidget() or window, Qt.Key_PageDown)  # the clicker plays the slide
+    assert panel.timer.isActive() and panel.note.toPlainText() == "Ask what a bigger kernel would do."
     press(qtbot, window, Qt.Key_Escape)
     screen = QApplication.primaryScreen()
     monkeypatch.setattr(QApplication, "screens", staticmethod(lambda: [screen, screen]))
