@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 import imageio.v2 as imageio
 import numpy as np
@@ -131,3 +132,11 @@ def test_a_broken_slide_is_named_and_the_others_exported(tmp_path, capsys):
     assert re.search(r'skipped slide 2 "Gone": weights file \'gone.npz\' not found', capsys.readouterr().err)
     assert sorted(p.name for p in out.iterdir()) == ["01-windows.gif", "03-pooling.gif", "index.html"]
     assert "Not exported: weights file" in (out / "index.html").read_text()
+
+
+def test_mp4_without_imageio_ffmpeg_says_what_to_install(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # as if the export extra were not installed
+    path = tmp_path / "l.cnnviz-lesson.json"
+    two_slides().save(path)
+    assert export.main([str(path), "--out", str(tmp_path / "out"), "--format", "gif,mp4"]) == 2
+    assert "pip install 'cnnviz[export]'" in capsys.readouterr().err and not (tmp_path / "out").exists()

@@ -100,12 +100,19 @@ class GifWriter:
 class Mp4Writer:
     """H.264 MP4 (yuv420p) through imageio-ffmpeg."""
 
-    def __init__(self, path: Path, fps: int):
+    @staticmethod
+    def check_installed() -> None:
+        """Raises LessonError saying what to install when imageio or imageio-ffmpeg is missing."""
         try:
-            import imageio.v2 as imageio
+            import imageio.v2  # noqa: F401
             import imageio_ffmpeg  # noqa: F401  (the ffmpeg binary comes with this wheel)
         except ImportError:
-            raise LessonError("MP4 needs imageio-ffmpeg: pip install 'cnnviz[export]'") from None
+            raise LessonError("MP4 needs imageio and imageio-ffmpeg: pip install 'cnnviz[export]'") from None
+
+    def __init__(self, path: Path, fps: int):
+        self.check_installed()
+        import imageio.v2 as imageio
+
         self.path = path
         self.partial = path.with_name(f".{path.stem}.partial.mp4")
         self.writer = imageio.get_writer(self.partial, format="FFMPEG", mode="I", fps=fps, codec="libx264",
@@ -342,6 +349,8 @@ def main(argv=None) -> int:
         if args.fps is not None and not 1 <= args.fps <= 50:
             raise ValueError(f"--fps {args.fps}: expected 1 to 50 frames per second")
         lesson = load_lesson(args.lesson)
+        if "mp4" in formats:
+            Mp4Writer.check_installed()  # before any frame is drawn
     except ValueError as error:
         print(f"cnnviz-export: {error}", file=sys.stderr)
         return 2
