@@ -106,10 +106,10 @@ def main(argv=None) -> int:
     install_training(window)  # Training and Experiment tabs, weights files, Model menu
     lesson_panel = LessonPanel(window, PresentationMode(window))  # Lesson menu and tab, F5 presents
     ExportActions(window, lesson_panel)  # File > Export view as image / animation
-    if args.lesson and not lesson_panel.open(args.lesson):
-        return 2
     if dataset is not None:
         window.input_panel.show_index(args.sample)
+    if args.lesson and not lesson_panel.open(args.lesson):
+        return 2
     window.resize(width, height)
     if args.step:
         window.controller.cursor.jump_global(min(args.step, window.trace.total_frames - 1))

@@ -109,7 +109,7 @@ def test_a_lesson_with_broken_slides_opens_and_presents_the_rest(qtbot, tmp_path
     path = tmp_path / "b.cnnviz-lesson.json"
     path.write_text(json.dumps({"format": "cnnviz-lesson", "version": 1, "slides": [
         good, {**good, "title": "Gone", "weights": "gone.npz"}, {**good, "title": "Hologram", "view": "hologram"},
-        {**good, "title": "Pool", "view": "pool", "from": 2704, "to": 2704}]}))
+        {**good, "title": "Pool", "view": "pool", "from": 2704, "to": 2704, "input": {"test_index": 5}}]}))
     window, panel = lesson_window(qtbot)
     assert panel.open(path)
     (title, text), = messages
@@ -122,6 +122,7 @@ def test_a_lesson_with_broken_slides_opens_and_presents_the_rest(qtbot, tmp_path
     press(qtbot, window, Qt.Key_PageDown)                # slides 2 and 3 are skipped
     assert panel.index == 3 and window.controller.cursor.position == 2704
     assert window.tabs.currentWidget().name == "pool"
+    assert window.input_panel.index == 5 and window.description == "test sample 5"  # the Input tab agrees
 
 
 def test_presentation_without_a_lesson_is_the_plain_layout(qtbot):

@@ -15,6 +15,11 @@ def show_slide(window, prepared: Prepared, position: int | None = None) -> None:
     controller = window.controller
     controller.pause()
     window.set_model(prepared.model, sample=(prepared.x, prepared.label, prepared.description))
+    index = slide.input.get("test_index")
+    dataset = window.dataset
+    if index is not None and dataset is not None and index < len(dataset.x_test) \
+            and np.array_equal(dataset.x_test[index], prepared.x):  # the input panel shows the same sample
+        window.input_panel.show_index(index)
     window.show_view(slide.view)
     controller.set_granularity(slide.granularity)
     controller.set_fps(slide.fps)
