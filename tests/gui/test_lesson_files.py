@@ -7,6 +7,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cnnviz.engine.trace import Trace
 from cnnviz.gui.lessons.model import Lesson, LessonError, Slide, load_lesson, range_positions
@@ -184,3 +186,34 @@ def test_captured_weights_never_overwrite_a_file(tmp_path):
     assert lesson.slides[0].weights == "l-01-windows-2.npz"
     assert (tmp_path / "l-01-windows.npz").read_bytes() == b"someone else's"
     assert load_lesson(tmp_path / "l.cnnviz-lesson.json").check() == []
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers(-10**6, 10**12) | st.floats(allow_nan=True)
+                    | st.text(max_size=20), lambda inner: st.lists(inner, max_size=4)
+                    | st.dictionaries(st.text(max_size=12), inner, max_size=4), max_leaves=12)
+FIELDS = {"title": st.text(max_size=10), "note": JSON, "model": st.sampled_from(["lecture", "nope"]) | JSON,
+          "weights": st.sampled_from(["preset", None, "w.npz", "../x.npz", "/etc/passwd"]) | JSON,
+          "input": st.fixed_dictionaries({"test_index": st.integers(-5, 10**9)}) | JSON,
+          "optimizer": st.fixed_dictionaries({"name": st.sampled_from(["sgd", "adam", "x"]),
+                                              "learning_rate": JSON}) | JSON,
+          "view": st.sampled_from(["conv", "pool", "x"]) | JSON, "from": JSON | st.integers(-3, 20000),
+          "to": JSON | st.integers(-3, 20000), "granularity": st.sampled_from(["row", "frame", "x"]) | JSON,
+          "fps": JSON}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(slides=st.lists(st.fixed_dictionaries({}, optional=FIELDS) | JSON, max_size=3))
+def test_any_json_opens_with_clear_messages_or_works(tmp_path, slides):
+    """Whatever the slides hold, opening and checking the lesson raises nothing but LessonError, every
+    problem names its slide, and saving writes the slides back as they were read."""
+    path = tmp_path / "h.cnnviz-lesson.json"
+    path.write_text(json.dumps({"format": "cnnviz-lesson", "version": 1, "slides": slides}))
+    lesson = load_lesson(path)
+    problems = lesson.check()
+    assert len(problems) == sum(1 for s in lesson.slides if s.problem)
+    for problem in problems:
+        assert problem.startswith("slide ")
+    lesson.save(tmp_path / "again.cnnviz-lesson.json")
+    again = json.loads((tmp_path / "again.cnnviz-lesson.json").read_text())["slides"]
+    kept = [json.dumps(s) for s, l in zip(again, lesson.slides) if l.raw is not None]
+    assert kept == [json.dumps(s) for s, l in zip(slides, lesson.slides) if l.raw is not None]
