@@ -10,7 +10,7 @@ from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from cnnviz.gui.lessons.panel import LessonPanel
-from cnnviz.gui.lessons.presentation import PresentationMode
+from cnnviz.gui.lessons.presentation import PresentationMode, font_scale_for
 from tests.gui.helpers import make_window
 
 
@@ -129,7 +129,10 @@ def test_presentation_without_a_lesson_is_the_plain_layout(qtbot):
     window, panel = lesson_window(qtbot)
     press(qtbot, window, Qt.Key_F5)
     assert panel.presentation.active and panel.presentation.presenting is None
-    assert window.font_scale > 1.5 and not window.controls.isVisible()
+    height = window.screen().geometry().height()
+    assert window.font_scale == pytest.approx(font_scale_for(height)) and not window.controls.isVisible()
+    assert (font_scale_for(1080), font_scale_for(800), font_scale_for(1440), font_scale_for(2160)) == \
+        pytest.approx((1.6, 1.2, 1.6 * 1440 / 1080, 2.4))
     press(qtbot, window, Qt.Key_PageDown)                # a clicker steps through the trace
     press(qtbot, window, Qt.Key_Right)                   # and the arrows still work
     assert window.controller.cursor.position == 2

@@ -188,14 +188,16 @@ class Renderer:
             from ..main_window import MainWindow
             from .presentation import PresentationMode
 
-            self.window = MainWindow(prepared.model, shipped_mnist())
-            PresentationMode(self.window).enter(full_screen=False)
+            self.window = window = MainWindow(prepared.model, shipped_mnist())
             # A small frame is the presentation layout drawn larger, in the same proportions, and scaled
             # down (as a screenshot would be): below that the pictures get squeezed by the text.
-            least = self.window.minimumSizeHint()
             width, height = self.size
-            scale = max(1.0, LAYOUT_WIDTH / width, least.width() / width, least.height() / height)
-            self.window.resize(round(width * scale), round(height * scale))
+            scale = max(1.0, LAYOUT_WIDTH / width)
+            window.resize(round(width * scale), round(height * scale))
+            PresentationMode(window).enter(full_screen=False)  # fonts for this height
+            least = window.minimumSizeHint()
+            scale = max(scale, least.width() / width, least.height() / height)
+            window.resize(round(width * scale), round(height * scale))
             self.window.show()
             QApplication.processEvents()
         return self.window

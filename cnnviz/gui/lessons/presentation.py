@@ -1,7 +1,7 @@
 """Presentation mode (F5, View > Presentation): the picture alone for a projector.
 
-Hides the side panel, the menus, the playback bar and the status bar, scales fonts and pictures up and
-goes full screen (on the second screen when there is one); Esc leaves and puts everything back. B blanks
+Hides the side panel, the menus, the playback bar and the status bar, scales fonts and pictures up
+(``font_scale_for`` the screen's height) and goes full screen (on the second screen when there is one); Esc leaves and puts everything back. B blanks
 the screen. PageDown / PageUp (what presentation clickers send) step forward / back.
 
 A lesson takes over the clicker keys through ``set_driver``: when the driver has slides, F5 presents
@@ -13,7 +13,12 @@ from PyQt5.QtCore import QObject, Qt, pyqtSignal
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import QAction, QApplication, QWidget
 
-FONT_SCALE = 1.6  # fonts and cell numbers on a projector, relative to the desk
+
+
+def font_scale_for(height: int) -> float:
+    """Fonts and cell numbers on a projector, relative to the desk: 1.6x on a 1080-line screen, in
+    proportion to the screen's height, 1.2x to 2.4x (so a 1280x800 projector still shows the equation)."""
+    return min(2.4, max(1.2, 1.6 * height / 1080))
 PLAYBACK_KEYS = ("play", "forward", "back")  # the window's actions whose keys a lesson takes over
 
 
@@ -87,13 +92,16 @@ class PresentationMode(QObject):
         self.active, self.presenting = True, driver
         for widget in (w.side_dock, w.menuBar(), w.statusBar(), w.controls):
             widget.hide()
-        w.scale_fonts(FONT_SCALE)
         if full_screen:
             screens = QApplication.screens()
+            screen = screens[1] if len(screens) > 1 else (w.screen() or QApplication.primaryScreen())
             if len(screens) > 1 and w.windowHandle() is not None:  # the projector is the second screen
-                w.windowHandle().setScreen(screens[1])
-                w.setGeometry(screens[1].geometry())
+                w.windowHandle().setScreen(screen)
+                w.setGeometry(screen.geometry())
+            w.scale_fonts(font_scale_for(screen.geometry().height()))
             w.showFullScreen()
+        else:
+            w.scale_fonts(font_scale_for(w.height()))
         self._enable_keys(True)
         if driver is not None:
             driver.started()
