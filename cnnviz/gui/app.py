@@ -1,6 +1,6 @@
 """Start the desktop app: ``python main.py`` (or ``cnnviz``), ``--screenshot PATH`` to render and exit.
 
-    python main.py [--model PRESET|FILE.json] [--weights FILE.npz] [--sample INDEX]
+    python main.py [--model PRESET|FILE.json] [--weights FILE.npz] [--sample INDEX] [--lesson FILE]
                    [--step N] [--view NAME] [--screenshot PATH] [--size 1280x800]
 """
 from __future__ import annotations
@@ -13,6 +13,7 @@ import numpy as np
 
 from ..paths import WEIGHTS
 from ..presets import PRESETS, load_model_file, load_preset
+from .lessons.model import load_lesson
 from .views import VIEW_NAMES
 
 DEFAULT_MODEL = "lecture"
@@ -80,6 +81,8 @@ def main(argv=None) -> int:
     try:
         width, height = (int(n) for n in args.size.lower().split("x"))
         model = load_model(args.model, args.weights, args.seed)
+        if args.lesson:
+            load_lesson(args.lesson)  # a file that is no lesson is said here, before any window opens
     except ValueError as error:
         print(f"cnnviz: {error}", file=sys.stderr)
         return 2

@@ -228,3 +228,12 @@ def test_closing_with_an_unsaved_lesson_asks_first(qtbot, tmp_path, monkeypatch)
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "kept"), ""))
     assert window.close()
     assert (tmp_path / "kept.cnnviz-lesson.json").is_file()
+
+
+def test_a_file_that_is_no_lesson_on_the_command_line_is_an_error(tmp_path, capsys):
+    from cnnviz.gui import app
+
+    path = tmp_path / "x.cnnviz-lesson.json"
+    path.write_text("{}")
+    assert app.main(["--lesson", str(path), "--screenshot", str(tmp_path / "s.png")]) == 2
+    assert "not a cnnviz lesson" in capsys.readouterr().err and not (tmp_path / "s.png").exists()
