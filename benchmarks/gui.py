@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 from PyQt5.QtWidgets import QApplication  # noqa: E402
 
 from cnnviz.gui.app import first_unsure_sample, load_default_dataset, load_model  # noqa: E402
-from cnnviz.gui.main_window import MainWindow  # noqa: E402
+from cnnviz.gui.app import build_window  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -43,11 +43,11 @@ def main(argv=None) -> int:
     if dataset is not None:
         index = first_unsure_sample(model, dataset)
         sample = (dataset.x_test[index], int(dataset.y_test[index]))
-    window = MainWindow(model, dataset, sample=sample)
+    window = build_window(model, dataset, sample)
     window.resize(width, height)
     window.show()
     app.processEvents()
-    controller, trace = window.controller, window.trace
+    controller, trace = window.controller, window.state.trace
     per_step = max(1, args.frames // len(trace.steps))
 
     for step in trace.steps:  # warm-up: every view builds its items once
@@ -63,7 +63,7 @@ def main(argv=None) -> int:
             tick = time.perf_counter()
             controller.forward()
             window.grab()
-            per_kind[window.frame["kind"]].append(time.perf_counter() - tick)
+            per_kind[window.frame.kind].append(time.perf_counter() - tick)
             positions.append(controller.cursor.position)
     elapsed = time.perf_counter() - start
 

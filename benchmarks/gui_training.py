@@ -2,7 +2,7 @@
 
     QT_QPA_PLATFORM=offscreen python benchmarks/gui_training.py [--samples 2048] [--batch 32] [--repeat 3]
 
-The real window (MainWindow with the Training panel installed) trains the model at full speed in its
+The real window (with its Training panel) trains the model at full speed in its
 worker thread while a QTimer probe in the GUI thread fires every 5 ms; the longest gap between two
 probe ticks, minus the 5 ms, is the longest time the event loop was blocked (target <= 50 ms). The
 live plots redraw every 200 ms meanwhile, as in normal use. As a reference, the same probe runs while
@@ -30,8 +30,7 @@ from PyQt5.QtCore import QEventLoop, Qt, QTimer  # noqa: E402
 from PyQt5.QtWidgets import QApplication  # noqa: E402
 
 from cnnviz.data import load_dataset  # noqa: E402
-from cnnviz.gui.main_window import MainWindow  # noqa: E402
-from cnnviz.gui.training_panel import install  # noqa: E402
+from cnnviz.gui.app import build_window  # noqa: E402
 from cnnviz.presets import load_preset  # noqa: E402
 
 PROBE_MS = 5
@@ -77,8 +76,7 @@ def thread_fit_gaps(name, x, y, batch) -> np.ndarray:
 
 def app_run(app, name, data, batch):
     """(samples per second, gaps between probe ticks in seconds) while the app trains one epoch."""
-    window = MainWindow(load_preset(name, seed=0), data)
-    install(window)
+    window = build_window(load_preset(name, seed=0), data)
     window.resize(1280, 800)
     window.show()
     window.side_tabs.setCurrentWidget(window.training_panel.parentWidget().parentWidget())

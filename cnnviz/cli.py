@@ -25,7 +25,7 @@ import numpy as np
 from .data import DATASET_NAMES, load_dataset
 from .engine.model import Callback, Sequential
 from .engine.optimizers import OPTIMIZERS, get_optimizer
-from .presets import PRESETS, load_model_file, load_preset
+from .presets import PRESETS, build_model
 
 COMMANDS = ("train", "evaluate", "summary")
 INTERRUPTED = 130  # exit status of a run stopped by Ctrl+C (128 + SIGINT)
@@ -102,17 +102,6 @@ def ctrl_c_stops(callback: StopOnInterrupt, stream):
 
 
 # ---------------------------------------------------------------- building blocks
-def build_model(spec: str | None, seed) -> Sequential:
-    """A preset name or a JSON architecture file -> a fresh model."""
-    if spec is None:
-        raise ValueError(f"--model is needed: a preset {list(PRESETS)} or a JSON architecture file")
-    if spec in PRESETS:
-        return load_preset(spec, seed=seed)
-    if not Path(spec).is_file():
-        raise ValueError(f"--model {spec!r}: not a preset {list(PRESETS)} nor an existing JSON file")
-    return load_model_file(spec, seed=seed)
-
-
 def model_with_weights(model_spec: str | None, weights: str, seed) -> Sequential:
     """A model carrying ``weights``: a cnnviz .npz, a Keras .h5 or a PyTorch .safetensors file.
 

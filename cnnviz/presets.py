@@ -4,9 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from .engine.model import Sequential
-from .paths import MODELS
+from .paths import MODELS, WEIGHTS
 
-PRESETS = ("lecture", "kerasy-mnist", "lenet", "same-padding")
+PRESETS = ("lecture", "kerasy-mnist", "lenet", "same-padding", "allconv-bn")
 
 
 def load_model_file(path, seed=None) -> Sequential:
@@ -23,7 +23,29 @@ def load_model_file(path, seed=None) -> Sequential:
 
 
 def load_preset(name: str, seed=0) -> Sequential:
-    """A fresh (untrained) model of a preset: 'lecture', 'kerasy-mnist', 'lenet' or 'same-padding'."""
+    """A fresh (untrained) model of a preset (one of PRESETS)."""
     if name not in PRESETS:
         raise ValueError(f"unknown model preset {name!r}; expected one of {list(PRESETS)}")
     return load_model_file(MODELS / f"{name}.json", seed=seed)
+
+
+def build_model(spec, seed=None) -> Sequential:
+    """A preset name or a JSON architecture file -> a fresh (untrained) model."""
+    if spec is None:
+        raise ValueError(f"--model is needed: a preset {list(PRESETS)} or a JSON architecture file")
+    if spec in PRESETS:
+        return load_preset(spec, seed=seed)
+    if not Path(spec).is_file():
+        raise ValueError(f"--model {spec!r}: not a preset {list(PRESETS)} nor an existing JSON file")
+    return load_model_file(spec, seed=seed)
+
+
+def load_model(spec, weights=None, seed=None) -> Sequential:
+    """``build_model`` with weights: the file ``weights``, else a preset's shipped weights if any."""
+    model = build_model(spec, seed)
+    shipped = WEIGHTS / f"{spec}.npz" if spec in PRESETS else None
+    if weights is not None:
+        model.load_weights(weights)
+    elif shipped is not None and shipped.is_file():
+        model.load_weights(shipped)
+    return model

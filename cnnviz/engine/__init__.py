@@ -1,5 +1,5 @@
-"""The pure-NumPy CNN engine. Never imports Qt or pyqtgraph (a test enforces it)."""
-from .layers import (Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Input,  # noqa: F401
-                     MaxPooling2D)
+"""The pure-NumPy CNN engine. Never imports Qt, pyqtgraph, cnnviz.gui or cnnviz.data (an
+import-linter contract in the tests enforces it)."""
+from .layers import *  # noqa: F401,F403  (every layer class: layers.__all__)
 from .model import Callback, History, Sequential  # noqa: F401
 from .optimizers import SGD, Adagrad, Adam, RMSprop  # noqa: F401

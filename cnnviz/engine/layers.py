@@ -8,7 +8,13 @@ and the step-by-step trace need, in attributes named after the derivation:
 - ``z``: the output h(a)
 
 and backward stores ``dz`` (dE/dz) and ``delta`` (dE/da). Trainable parameters live in
-``params`` (``kernel``, ``bias``) with gradients of the batch-mean loss in ``grads``.
+``params`` (``kernel``, ``bias``, ``gamma``, ...) with gradients of the batch-mean loss in
+``grads``; non-trainable state that a file stores too (BatchNormalization's moving statistics)
+lives apart in ``state``, so optimizers and weight decay never touch it. ``variables()`` is
+both, in the order files and Keras list them.
+
+Every ``Layer`` subclass with a ``type_name`` registers itself in ``LAYER_TYPES`` by its class
+name (what architecture files say); adding a layer kind needs no list edited here.
 """
 from __future__ import annotations
 
@@ -19,11 +25,19 @@ import numpy as np
 from . import functional as F
 
 
+LAYER_TYPES: dict[str, type] = {}  # class name -> Layer subclass, filled as each class is defined
+
+
 class Layer:
     """Base class: name, build, forward/backward and configuration."""
 
     type_name = "layer"  # used for auto names: conv2d_1, dense_2, ...
     has_activation = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "type_name" in cls.__dict__ and not cls.__name__.startswith("_"):
+            LAYER_TYPES[cls.__name__] = cls
 
     def __init__(self, name: str | None = None, trainable: bool = True, input_shape=None):
         self.name = name
@@ -31,6 +45,7 @@ class Layer:
         self.input_shape = tuple(input_shape) if input_shape is not None else None
         self.output_shape = None
         self.params: dict[str, np.ndarray] = {}
+        self.state: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.built = False
         self.rng = None
@@ -51,8 +66,25 @@ class Layer:
     def init_params(self, rng, dtype) -> None:
         pass
 
+    def variables(self) -> dict[str, np.ndarray]:
+        """Trainable parameters, then non-trainable state: everything a weights file holds."""
+        return {**self.params, **self.state}
+
     def count_params(self) -> int:
-        return int(sum(p.size for p in self.params.values()))
+        """All variables, trainable or not (as Keras counts them)."""
+        return int(sum(p.size for p in self.variables().values()))
+
+    def clone(self, dtype) -> "Layer":
+        """A new, built layer of the same configuration holding copies of this layer's variables
+        in ``dtype``. The step-by-step trace runs such a copy in float64, so it never reads or
+        changes this layer's caches and gradients (a training thread may be using them)."""
+        twin = layer_from_config(type(self).__name__, self.get_config())
+        twin.input_shape, twin.rng = self.input_shape, np.random.default_rng(0)
+        twin.output_shape = twin.compute_output_shape(self.input_shape)
+        twin.params = {key: value.astype(dtype) for key, value in self.params.items()}
+        twin.state = {key: value.astype(dtype) for key, value in self.state.items()}
+        twin.built = True
+        return twin
 
     # -- running --------------------------------------------------------------
     def check_input(self, x: np.ndarray) -> None:
@@ -417,7 +449,121 @@ class Activation(ActivationMixin, Layer):
         return f"Activation {self.activation}"
 
 
-LAYER_TYPES = {cls.__name__: cls for cls in (Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dense, Dropout, Activation)}
+class GlobalAveragePooling2D(Layer):
+    """The mean of each channel over all cells. x: (N, H, W, C) -> (N, C)."""
+
+    type_name = "global_average_pooling2d"
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) != 3:
+            raise ValueError(f"layer {self.name}: GlobalAveragePooling2D needs input (H, W, C), got {input_shape}")
+        return (input_shape[2],)
+
+    def forward(self, x, training=False):
+        self.check_input(x)
+        self.inputs = x
+        self.z = x.mean(axis=(1, 2))
+        return self.z
+
+    def backward(self, dz, need_input_grad=True):
+        """Every cell of a channel gets dE/dz[c] / (H·W)."""
+        self.dz = self.delta = dz
+        if not need_input_grad:
+            return None
+        h, w = self.input_shape[:2]
+        return np.broadcast_to((dz / dz.dtype.type(h * w))[:, None, None, :], self.inputs.shape).copy()
+
+    def describe(self):
+        return "GlobalAvgPool"
+
+
+class BatchNormalization(Layer):
+    """Normalizes each channel (the last axis) with Keras' semantics:
+
+        x̂ = (x − μ) / √(σ² + ε);   z = γ·x̂ + β
+
+    Training uses the batch's own μ and σ² (over every axis but the last: N, and H and W for
+    images) and moves the moving statistics towards them,
+    ``moving = momentum·moving + (1 − momentum)·batch``; inference uses the moving statistics.
+    x: (N, ..., C) -> the same shape. params ``gamma``, ``beta`` (C,) (without ``scale`` /
+    ``center``, γ = 1 / β = 0 and they are not variables); state ``moving_mean``,
+    ``moving_variance`` (C,). Forward keeps ``mean``, ``variance`` (the statistics used),
+    ``x_hat`` and ``batch_statistics`` (whether they were the batch's).
+    """
+
+    type_name = "batch_normalization"
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, **kwargs):
+        super().__init__(**kwargs)
+        if axis not in (-1, 3) or isinstance(axis, bool):
+            raise ValueError(f"BatchNormalization: only the channel axis (axis=-1) is supported, got {axis!r}")
+        for label, value, low, high in (("momentum", momentum, 0.0, 1.0), ("epsilon", epsilon, 0.0, math.inf)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value < high \
+                    or (label == "epsilon" and value == 0):
+                raise ValueError(f"BatchNormalization: {label} must be a number in "
+                                 f"{'[0, 1)' if label == 'momentum' else '(0, ∞)'}, got {value!r}")
+        for label, value in (("center", center), ("scale", scale)):
+            if not isinstance(value, bool):
+                raise ValueError(f"BatchNormalization: {label} must be true or false, got {value!r}")
+        self.axis = -1
+        self.momentum, self.epsilon = float(momentum), float(epsilon)
+        self.center, self.scale = center, scale
+        self.mean = self.variance = self.x_hat = None
+        self.batch_statistics = False
+
+    def init_params(self, rng, dtype):
+        channels = self.input_shape[-1]
+        self.params = {}
+        if self.scale:
+            self.params["gamma"] = np.ones(channels, dtype)
+        if self.center:
+            self.params["beta"] = np.zeros(channels, dtype)
+        self.state = {"moving_mean": np.zeros(channels, dtype), "moving_variance": np.ones(channels, dtype)}
+
+    def forward(self, x, training=False):
+        self.check_input(x)
+        self.inputs = x
+        axes = tuple(range(x.ndim - 1))
+        self.batch_statistics = bool(training)
+        if training:
+            self.mean, self.variance = x.mean(axis=axes), x.var(axis=axes)
+            keep = x.dtype.type(self.momentum)
+            for key, batch in (("moving_mean", self.mean), ("moving_variance", self.variance)):
+                self.state[key][...] = keep * self.state[key] + (1 - keep) * batch
+        else:
+            self.mean, self.variance = self.state["moving_mean"].copy(), self.state["moving_variance"].copy()
+        self.inv_std = 1 / np.sqrt(self.variance + x.dtype.type(self.epsilon))
+        self.x_hat = (x - self.mean) * self.inv_std
+        self.z = self.x_hat * self.params["gamma"] if self.scale else self.x_hat.copy()
+        if self.center:
+            self.z += self.params["beta"]
+        return self.z
+
+    def backward(self, dz, need_input_grad=True):
+        """With batch statistics the gradient also flows through μ and σ² (each depends on
+        every cell of the channel); with moving statistics they are constants."""
+        self.dz = self.delta = dz
+        axes = tuple(range(dz.ndim - 1))
+        self.grads = {}
+        if self.scale:
+            self.grads["gamma"] = (dz * self.x_hat).sum(axis=axes)
+        if self.center:
+            self.grads["beta"] = dz.sum(axis=axes)
+        if not need_input_grad:
+            return None
+        dx_hat = dz * self.params["gamma"] if self.scale else dz
+        if not self.batch_statistics:
+            return dx_hat * self.inv_std
+        count = dz.size // dz.shape[-1]
+        return self.inv_std / count * (count * dx_hat - dx_hat.sum(axis=axes)
+                                       - self.x_hat * (dx_hat * self.x_hat).sum(axis=axes))
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale}
+
+    def describe(self):
+        return "BatchNorm"
 
 
 def layer_from_config(class_name: str, config: dict) -> Layer:
@@ -428,3 +574,6 @@ def layer_from_config(class_name: str, config: dict) -> Layer:
         return LAYER_TYPES[class_name](**config)
     except TypeError as error:
         raise ValueError(f"bad configuration for {class_name}: {error}") from None
+
+
+__all__ = ["Input", "Layer", *LAYER_TYPES]

@@ -168,8 +168,7 @@ class Sequential:
         return out
 
     def fused_softmax_crossentropy(self) -> bool:
-        last = self.layers[-1]
-        return self.loss == "categorical_crossentropy" and getattr(last, "activation", None) == "softmax"
+        return fused_softmax_crossentropy(self.layers, self.loss)
 
     def compute_loss(self, y_pred, y_true) -> float:
         return L.LOSSES[self.loss][0](y_pred, y_true)
@@ -184,17 +183,7 @@ class Sequential:
         y_pred = self.last_output
         if y_pred is None:
             raise ValueError("nothing to backpropagate: call forward(x, training=True) before backward(y_true)")
-        y_true = self.check_y(y_true, y_pred.shape[0])
-        last = self.layers[-1]
-        if self.fused_softmax_crossentropy():
-            last.dz = None
-            grad = last.backward_from_delta(L.softmax_crossentropy_delta(y_pred, y_true),
-                                            need_input_grad or len(self.layers) > 1)
-        else:
-            grad = last.backward(L.LOSSES[self.loss][1](y_pred, y_true), need_input_grad or len(self.layers) > 1)
-        for index in range(len(self.layers) - 2, -1, -1):
-            grad = self.layers[index].backward(grad, need_input_grad or index > 0)
-        return grad
+        return backpropagate(self.layers, self.loss, y_pred, self.check_y(y_true, y_pred.shape[0]), need_input_grad)
 
     def update(self) -> None:
         """One optimizer step on every trainable layer, with the gradients of the last backward."""
@@ -294,7 +283,7 @@ class Sequential:
         widths = [max(len(h), *(len(r[i]) for r in rows)) + 2 for i, h in enumerate(("Layer (type)", "Output Shape", "Param #"))]
         line = lambda cells: "".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
         total = self.count_params()
-        trainable = sum(layer.count_params() for layer in self.layers if layer.trainable)
+        trainable = sum(p.size for layer in self.layers if layer.trainable for p in layer.params.values())
         rule = "=" * sum(widths)
         out = [f'Model: "{self.name}"', rule, line(("Layer (type)", "Output Shape", "Param #")), rule]
         out += [line(row) for row in rows]
@@ -352,8 +341,9 @@ class Sequential:
         load_weights(self, path)
 
     def get_weights(self) -> dict[str, np.ndarray]:
-        """Copies of all parameters keyed ``layername/kernel``, ``layername/bias``."""
-        return {f"{layer.name}/{key}": value.copy() for layer in self.layers for key, value in layer.params.items()}
+        """Copies of all variables keyed ``layername/kernel``, ``layername/bias``, ``layername/moving_mean``..."""
+        return {f"{layer.name}/{key}": value.copy() for layer in self.layers
+                for key, value in layer.variables().items()}
 
     def set_weights(self, weights: dict) -> None:
         """Set parameters from ``get_weights``-style keys; checks everything before changing anything."""
@@ -361,8 +351,28 @@ class Sequential:
 
         checked = check_weights(self, weights)
         for layer in self.layers:
-            for key in layer.params:
-                layer.params[key][...] = checked[f"{layer.name}/{key}"]
+            for key, value in layer.variables().items():
+                value[...] = checked[f"{layer.name}/{key}"]
+
+
+def fused_softmax_crossentropy(layers, loss: str) -> bool:
+    """Cross-entropy on a softmax output: differentiated together, dE/da = (p − y) / N."""
+    return loss == "categorical_crossentropy" and getattr(layers[-1], "activation", None) == "softmax"
+
+
+def backpropagate(layers, loss: str, y_pred, y_true, need_input_grad: bool = True):
+    """Backpropagate ``loss`` of the last forward of ``layers`` (y_pred, y_true one-hot (N, K));
+    fills every layer's grads and returns dE/dx of the input (None when not ``need_input_grad``)."""
+    last = layers[-1]
+    if fused_softmax_crossentropy(layers, loss):
+        last.dz = None
+        grad = last.backward_from_delta(L.softmax_crossentropy_delta(y_pred, y_true),
+                                        need_input_grad or len(layers) > 1)
+    else:
+        grad = last.backward(L.LOSSES[loss][1](y_pred, y_true), need_input_grad or len(layers) > 1)
+    for index in range(len(layers) - 2, -1, -1):
+        grad = layers[index].backward(grad, need_input_grad or index > 0)
+    return grad
 
 
 def accuracy(y_pred: np.ndarray, y_onehot: np.ndarray) -> float:

@@ -36,15 +36,20 @@ class Optimizer:
             return grad + self.weight_decay * param
         return grad
 
+    def initial_state(self, param) -> dict:
+        """The state of a parameter before its first update (what ``compute`` starts from)."""
+        return {}
+
     def compute(self, param, grad, state: dict) -> tuple[np.ndarray, dict]:
-        """Pure update rule: (step to add to param, new state). ``state`` is not modified."""
+        """Pure update rule: (step to add to param, new state). ``state`` is not modified;
+        an empty one means ``initial_state(param)``."""
         raise NotImplementedError
 
     def preview(self, layer, key: str) -> dict:
         """Everything one update of ``layer.params[key]`` would do, without doing it."""
         param = layer.params[key]
         grad = self.gradient(key, param, layer.grads[key])
-        state = self.states.get((layer.name, key), {})
+        state = self.states.get((layer.name, key)) or self.initial_state(param)
         step, new_state = self.compute(param, grad, state)
         return {"param": param, "grad": grad, "learning_rate": self.current_learning_rate,
                 "state_before": state, "state_after": new_state, "step": step, "param_after": param + step}
@@ -82,11 +87,14 @@ class SGD(Optimizer):
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
 
+    def initial_state(self, param):
+        return {"velocity": np.zeros_like(param)} if self.momentum else {}
+
     def compute(self, param, grad, state):
         lr = self.current_learning_rate
         if not self.momentum:
             return -lr * grad, {}
-        velocity = self.momentum * state.get("velocity", np.zeros_like(param)) - lr * grad
+        velocity = self.momentum * (state or self.initial_state(param))["velocity"] - lr * grad
         step = self.momentum * velocity - lr * grad if self.nesterov else velocity
         return step, {"velocity": velocity}
 
@@ -104,9 +112,11 @@ class Adagrad(Optimizer):
         self.initial_accumulator_value = float(initial_accumulator_value)
         self.epsilon = float(epsilon)
 
+    def initial_state(self, param):
+        return {"accumulator": np.full_like(param, self.initial_accumulator_value)}
+
     def compute(self, param, grad, state):
-        start = np.full_like(param, self.initial_accumulator_value)
-        accumulator = state.get("accumulator", start) + grad * grad
+        accumulator = (state or self.initial_state(param))["accumulator"] + grad * grad
         step = -self.current_learning_rate * grad / (np.sqrt(accumulator) + self.epsilon)
         return step, {"accumulator": accumulator}
 
@@ -125,8 +135,11 @@ class RMSprop(Optimizer):
         self.rho = float(rho)
         self.epsilon = float(epsilon)
 
+    def initial_state(self, param):
+        return {"mean_square": np.zeros_like(param)}
+
     def compute(self, param, grad, state):
-        mean_square = self.rho * state.get("mean_square", np.zeros_like(param)) + (1 - self.rho) * grad * grad
+        mean_square = self.rho * (state or self.initial_state(param))["mean_square"] + (1 - self.rho) * grad * grad
         step = -self.current_learning_rate * grad / (np.sqrt(mean_square) + self.epsilon)
         return step, {"mean_square": mean_square}
 
@@ -143,10 +156,14 @@ class Adam(Optimizer):
         super().__init__(learning_rate, **kwargs)
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
 
+    def initial_state(self, param):
+        return {"m": np.zeros_like(param), "v": np.zeros_like(param), "t": 0}
+
     def compute(self, param, grad, state):
-        t = int(state.get("t", 0)) + 1
-        m = self.beta_1 * state.get("m", np.zeros_like(param)) + (1 - self.beta_1) * grad
-        v = self.beta_2 * state.get("v", np.zeros_like(param)) + (1 - self.beta_2) * grad * grad
+        state = state or self.initial_state(param)
+        t = int(state["t"]) + 1
+        m = self.beta_1 * state["m"] + (1 - self.beta_1) * grad
+        v = self.beta_2 * state["v"] + (1 - self.beta_2) * grad * grad
         m_hat = m / (1 - self.beta_1 ** t)
         v_hat = v / (1 - self.beta_2 ** t)
         step = (-self.current_learning_rate * m_hat / (np.sqrt(v_hat) + self.epsilon)).astype(param.dtype)

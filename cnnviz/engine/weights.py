@@ -88,7 +88,7 @@ def check_weights(model, arrays: dict) -> dict[str, np.ndarray]:
     """
     checked = {}
     for layer in model.layers:
-        for key, param in layer.params.items():
+        for key, param in layer.variables().items():
             name = f"{layer.name}/{key}"
             if name not in arrays:
                 found = sorted(k for k in arrays if k != ARCHITECTURE_KEY)

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from ..paths import WEIGHTS
-from ..presets import PRESETS, load_model_file, load_preset
+from ..presets import PRESETS, load_model
 from .lessons.model import load_lesson
 from .views import VIEW_NAMES
 
@@ -33,23 +31,6 @@ def parse_args(argv=None):
     parser.add_argument("--size", default="1280x800", help="window size WIDTHxHEIGHT (default 1280x800)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights when none are loaded")
     return parser.parse_args(argv)
-
-
-def load_model(spec: str, weights, seed: int):
-    """A preset or JSON model with weights: --weights, else resources/weights/<preset>.npz if shipped."""
-    if spec in PRESETS:
-        model = load_preset(spec, seed=seed)
-        shipped = WEIGHTS / f"{spec}.npz"
-    elif Path(spec).is_file():
-        model = load_model_file(spec, seed=seed)
-        shipped = None
-    else:
-        raise ValueError(f"--model {spec!r}: not a preset {list(PRESETS)} nor an existing JSON file")
-    if weights is not None:
-        model.load_weights(weights)
-    elif shipped is not None and shipped.is_file():
-        model.load_weights(shipped)
-    return model
 
 
 def load_default_dataset():
@@ -76,6 +57,56 @@ def first_unsure_sample(model, dataset, threshold: float = 0.9) -> int:
     return int(np.argmax(unsure)) if unsure.any() else 0
 
 
+def build_window(model, dataset=None, sample=None):
+    """The composition root: the application state, the window, and every panel and menu, each
+    given what it needs in its constructor. Returns the window; its ``state``, ``training_panel``,
+    ``experiment_panel``, ``weights_io``, ``model_menu``, ``lesson_panel`` and ``export_actions`` are the parts built here."""
+    from PyQt5.QtCore import QEvent, QObject, Qt
+
+    from .experiment_panel import ExperimentPanel
+    from .lessons.export_actions import ExportActions
+    from .lessons.panel import LessonPanel
+    from .lessons.presentation import PresentationMode
+    from .main_window import MainWindow
+    from .model_builder import ModelMenu
+    from .state import AppState
+    from .training_panel import TrainingPanel, scrolled
+    from .weights_io import WeightsFiles
+
+    state = AppState(model, dataset, sample)
+    window = MainWindow(state)
+    window.training_panel = training = TrainingPanel(state)
+    window.add_panel(scrolled(training), "Training")
+    window.experiment_panel = experiment = ExperimentPanel(state, window)
+    window.add_panel(scrolled(experiment), "Experiment")
+    window.weights_io = WeightsFiles(state, window, training)
+    window.model_menu = ModelMenu(state, window)
+    window.menuBar().insertMenu(window.help_menu.menuAction(), window.model_menu)
+
+    def widen_side_area(_=None, width: int = 440) -> None:
+        """Plots need room: the side area grows (never shrinks) while the Training or Experiment tab shows."""
+        shown = window.side_tabs.currentWidget()
+        if window.side_dock.width() < width and shown.widget() in (training, experiment):
+            window.resizeDocks([window.side_dock], [width], Qt.Horizontal)
+
+    class CloseGuard(QObject):
+        """Stops training and the experiment before the window closes: no thread outlives it."""
+
+        def eventFilter(self, watched, event):
+            if event.type() == QEvent.Close:
+                training.shutdown()
+                experiment.shutdown()
+            return False
+
+    window.side_tabs.currentChanged.connect(widen_side_area)
+    window.close_guard = CloseGuard(window)
+    window.installEventFilter(window.close_guard)
+    # Last, so its close filter runs first: keeping the window for an unsaved lesson stops nothing.
+    window.lesson_panel = LessonPanel(state, window, PresentationMode(window))  # Lesson menu and tab; F5
+    window.export_actions = ExportActions(state, window, window.lesson_panel)  # File > Export view / animation
+    return window
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
@@ -89,12 +120,6 @@ def main(argv=None) -> int:
     from PyQt5.QtCore import Qt
     from PyQt5.QtWidgets import QApplication
 
-    from .lessons.export_actions import ExportActions
-    from .lessons.panel import LessonPanel
-    from .lessons.presentation import PresentationMode
-    from .main_window import MainWindow
-    from .training_panel import install as install_training
-
     app = QApplication.instance() or QApplication(sys.argv[:1])
     dataset = load_default_dataset()
     sample = None
@@ -105,17 +130,14 @@ def main(argv=None) -> int:
             print(f"cnnviz: --sample must be 0 to {len(dataset.x_test) - 1}", file=sys.stderr)
             return 2
         sample = (dataset.x_test[args.sample], int(dataset.y_test[args.sample]), f"test sample {args.sample}")
-    window = MainWindow(model, dataset, sample=sample)
-    install_training(window)  # Training and Experiment tabs, weights files, Model menu
-    lesson_panel = LessonPanel(window, PresentationMode(window))  # Lesson menu and tab, F5 presents
-    ExportActions(window, lesson_panel)  # File > Export view as image / animation
+    window = build_window(model, dataset, sample)
     if dataset is not None:
         window.input_panel.show_index(args.sample)
-    if args.lesson and not lesson_panel.open(args.lesson):
+    if args.lesson and not window.lesson_panel.open(args.lesson):
         return 2
     window.resize(width, height)
     if args.step:
-        window.controller.cursor.jump_global(min(args.step, window.trace.total_frames - 1))
+        window.controller.cursor.jump_global(min(args.step, window.state.trace.total_frames - 1))
         window.controller.moved.emit()
     if args.view:
         window.show_view(args.view)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import QSize, QTimer, pyqtSignal
-from PyQt5.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QMessageBox, QPushButton,
+from PyQt5.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPushButton,
                              QSpinBox, QVBoxLayout, QWidget)
 
 from ..engine.optimizers import SGD
@@ -27,8 +27,9 @@ class ExperimentPanel(QWidget):
 
     finished = pyqtSignal(object)
 
-    def __init__(self, window, parent=None):
+    def __init__(self, app_state, window, parent=None):
         super().__init__(parent)
+        self.app_state = app_state
         self.window_ = window
         self.iterator = None
         self.records = []
@@ -107,14 +108,14 @@ class ExperimentPanel(QWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(PLAY_MS)
         self.timer.timeout.connect(self.step)
-        window.model_changed.connect(self._model_changed)
-        window.sample_changed.connect(self._sample_changed)
+        app_state.model_changed.connect(self._model_changed)
+        app_state.sample_changed.connect(self._sample_changed)
         self._model_changed()
 
     # ------------------------------------------------------------------ following the window
     def _class_names(self):
-        classes = self.window_.model.output_shape[-1]
-        names = getattr(self.window_.dataset, "class_names", None)
+        classes = self.app_state.model.output_shape[-1]
+        names = getattr(self.app_state.dataset, "class_names", None)
         return list(names) if names and len(names) == classes else [str(k) for k in range(classes)]
 
     def _model_changed(self) -> None:
@@ -131,10 +132,10 @@ class ExperimentPanel(QWidget):
 
     def _sample_changed(self) -> None:
         self.end()
-        x = np.asarray(self.window_.x, np.float32)
+        x = np.asarray(self.app_state.x, np.float32)
         self.image.setImage(np.ascontiguousarray(x[:, :, 0] if x.shape[2] != 3 else x), levels=(0, 1))
         names = self._class_names()
-        self.sample_label.setText(f"{self.window_.description}\ntrue label {names[self.window_.label]}\n"
+        self.sample_label.setText(f"{self.app_state.description}\ntrue label {names[self.app_state.label]}\n"
                                   "Pick the image in the Input tab.")
 
     # ------------------------------------------------------------------ running
@@ -148,21 +149,21 @@ class ExperimentPanel(QWidget):
         return None if index <= 0 else index - 1
 
     def begin(self) -> bool:
-        training = getattr(self.window_, "training_panel", None)
-        if training is not None and training.state == "running":
-            QMessageBox.information(self, "Training is running", "Pause or stop training before the experiment.")
+        if self.app_state.busy == "training":
+            self.app_state.report("warning", "Training is running", "Pause or stop training before the experiment.")
             return False
-        model = self.model = self.window_.model
+        model = self.model = self.app_state.model
         self._optimizer = model.optimizer
         model.optimizer = SGD(learning_rate=self.lr_spin.value())
         try:
-            self.iterator = single_image_experiment(model, self.window_.x, target=self.target(),
+            self.iterator = single_image_experiment(model, self.app_state.x, target=self.target(),
                                                     train=self.train_combo.currentText(),
                                                     max_steps=self.steps_spin.value())
         except ValueError as error:
             model.optimizer, self._optimizer = self._optimizer, None
-            QMessageBox.warning(self, "Cannot run the experiment", str(error))
+            self.app_state.report("warning", "Cannot run the experiment", str(error))
             return False
+        self.app_state.claim("experiment", self.end)
         self.saved = (model.get_weights(), clone_optimizer(self._optimizer))
         self.records = []
         self.undo_button.setEnabled(True)
@@ -201,7 +202,8 @@ class ExperimentPanel(QWidget):
         self.iterator.close()
         self.iterator = None
         self.model.optimizer, self._optimizer = self._optimizer, None
-        if self.records and self.model is self.window_.model:
+        self.app_state.release("experiment")
+        if self.records and self.model is self.app_state.model:
             last = self.records[-1]
             names = self._class_names()
             if last["flipped"]:
@@ -210,7 +212,7 @@ class ExperimentPanel(QWidget):
             else:
                 self.status.setText(f"Still {names[last['predicted']]} after {last['iteration']} steps "
                                     f"(P(target) = {last['target_probability']:.3f}).")
-            self.window_.refresh_trace()
+            self.app_state.refresh_trace()
             self.finished.emit(last)
 
     def undo(self) -> None:
@@ -222,7 +224,7 @@ class ExperimentPanel(QWidget):
         self.model.optimizer = optimizer
         self.saved = None
         self.undo_button.setEnabled(False)
-        self.window_.refresh_trace()
+        self.app_state.refresh_trace()
         self.status.setText("Weights from before the experiment restored.")
 
     def _draw(self) -> None:

@@ -1,23 +1,21 @@
 """The main window: network strip, the views, the equation panel, the input side panel and playback controls.
 
-Contract used by the training side (cnnviz.gui training panels):
-    MainWindow(model, dataset, sample=None) with attributes ``model``, ``dataset``, ``controller``,
-    ``trace``; ``set_model(model)``, ``refresh_trace()``, ``set_sample(x, label)``,
-    ``add_panel(widget, title)``; menus ``file_menu``, ``view_menu``, ``help_menu``;
-    signals ``model_changed``, ``sample_changed``.
+It draws the application state (``state.AppState``) it is given and listens to its signals;
+``app.main`` adds the other panels (``add_panel``) and menus (``file_menu``, ``view_menu``,
+``help_menu``).
 """
 from __future__ import annotations
 
 import numpy as np
-from PyQt5.QtCore import Qt, pyqtSignal
+from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import (QAction, QApplication, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDockWidget,
                              QHBoxLayout, QLabel, QMainWindow, QMessageBox, QScrollArea, QSlider, QSpinBox,
                              QSplitter, QStyle, QTabWidget, QTextBrowser, QToolButton, QVBoxLayout, QWidget)
 
-from ..engine.trace import GRANULARITIES, Trace
+from ..engine.trace import GRANULARITIES
 from .controller import PlaybackController
-from .images import fit_to_input
+from .frame_kinds import frame_kind
 from .views.backward_view import BackwardView
 from .views import VIEW_NAMES
 from .views.conv_view import ConvView
@@ -29,15 +27,6 @@ from .views.network_strip import NetworkStrip
 from .views.output_view import OutputView
 from .views.pool_view import PoolView
 from .views.update_view import UpdateView
-
-# The view that shows each frame kind best (the tabs follow the cursor when "follow" is on).
-VIEW_FOR_KIND = {
-    "conv_forward": "conv", "maxpool_forward": "pool", "avgpool_forward": "pool", "dense_forward": "dense",
-    "flatten_forward": "dense", "dropout_forward": "maps", "activation_forward": "maps", "loss": "output",
-    "conv_backward_weight": "backward", "conv_backward_input": "backward", "maxpool_backward": "pool",
-    "avgpool_backward": "pool", "dense_backward": "backward", "flatten_backward": "backward",
-    "dropout_backward": "backward", "activation_backward": "backward", "update": "update",
-}
 
 SHORTCUTS = (
     ("Space", "play / pause"),
@@ -60,32 +49,12 @@ LEGEND = (
 )
 
 
-def default_sample(shape, seed=0):
-    """A synthetic input when there is no dataset: a seeded blurry ring, so the first screen is never empty."""
-    height, width, channels = shape
-    rows, cols = np.mgrid[0:height, 0:width]
-    radius = np.hypot(rows - height / 2 + 0.5, cols - width / 2 + 0.5)
-    ring = np.exp(-((radius - min(height, width) * 0.3) ** 2) / 4.0)
-    noise = np.random.default_rng(seed).uniform(0, 0.1, (height, width))
-    image = np.clip(ring + noise, 0, 1).astype(np.float32)
-    return np.repeat(image[:, :, None], channels, axis=2), 0
-
-
 class MainWindow(QMainWindow):
-    model_changed = pyqtSignal()
-    sample_changed = pyqtSignal()
-
-    def __init__(self, model, dataset=None, sample=None, parent=None):
-        """model: a Sequential (compiled here with SGD if it is not); dataset: a Dataset or None;
-        sample: (x (H, W, C), label) or None for the first test sample (or a synthetic one)."""
+    def __init__(self, state, parent=None):
+        """state: the AppState to show."""
         super().__init__(parent)
         self.setWindowTitle("cnnviz — how a CNN learns, step by step")
-        self.model = None
-        self.dataset = dataset
-        self.trace = None
-        self.x = None
-        self.label = 0
-        self.description = ""
+        self.state = state
         self.font_scale = 1.0
         self.follow = True
         self.controller = PlaybackController(parent=self)
@@ -129,7 +98,7 @@ class MainWindow(QMainWindow):
 
         self.input_panel = InputPanel()
         self.input_panel.sample_chosen.connect(self._sample_from_panel)
-        self.input_panel.predict = lambda x: np.argmax(self.model.predict(x), axis=1)
+        self.input_panel.predict = lambda x: np.argmax(self.state.model.predict(x), axis=1)
         self.side_tabs = QTabWidget()
         self.side_tabs.addTab(self.input_panel, "Input")
         self.side_dock = QDockWidget("Input and training", self)
@@ -141,7 +110,11 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self.statusBar()
-        self.set_model(model, sample=sample)
+        state.model_changed.connect(self._model_changed)
+        state.trace_changed.connect(self._trace_changed)
+        state.message.connect(self._show_message)
+        self._model_changed()
+        self._trace_changed(False)
 
     # ------------------------------------------------------------------ building
     def _tool(self, icon, tip, slot, text="") -> QToolButton:
@@ -231,7 +204,7 @@ class MainWindow(QMainWindow):
             "next_step": self._action(self.playback_menu, "Next step", ["Shift+Right"], c.next_step),
             "prev_step": self._action(self.playback_menu, "Previous step", ["Shift+Left"], c.prev_step),
             "restart": self._action(self.playback_menu, "Restart", ["Home"], c.restart),
-            "faster": self._action(self.playback_menu, "Faster", ["+", "Shift+="], c.faster),
+            "faster": self._action(self.playback_menu, "Faster", ["+"], c.faster),
             "slower": self._action(self.playback_menu, "Slower", ["-"], c.slower),
         }
         self.view_menu = menus.addMenu("&View")
@@ -249,78 +222,47 @@ class MainWindow(QMainWindow):
         self._action(self.help_menu, "Shortcuts", ["F1"], self.show_shortcuts)
         self.shortcuts_dialog = None
 
-    # ------------------------------------------------------------------ contract
-    def set_model(self, model, sample=None) -> None:
-        """A new architecture or new weights: rebuild the strip, the trace and every view."""
-        if model.optimizer is None or model.loss is None:
-            model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"])
-        self.model = model
+    # ------------------------------------------------------------------ following the state
+    def _model_changed(self) -> None:
+        model, dataset = self.state.model, self.state.dataset
         self.strip.set_model(model)
         self._fit_strip()
-        self.input_panel.set_dataset(self.dataset, model.input_shape)
-        self.views["output"].class_names = None if self.dataset is None else self.dataset.class_names
-        if sample is not None:
-            self.x, self.label = fit_to_input(sample[0], model.input_shape), int(sample[1])
-            self.description = sample[2] if len(sample) > 2 else "sample"
-        elif self.x is not None:
-            self.x = fit_to_input(self.x, model.input_shape)
-        elif self.dataset is not None and len(self.dataset.x_test):
-            self.x, self.label = self.input_panel.sample(0)
-            self.description = "test sample 0"
-        else:
-            self.x, self.label = default_sample(model.input_shape)
-            self.description = "synthetic sample"
-        classes = model.output_shape[-1]
-        if not 0 <= self.label < classes:
-            self.label = 0
-        self._rebuild_trace(keep_position=False)
-        self.model_changed.emit()
-
-    def refresh_trace(self) -> None:
-        """The live model's weights changed (e.g. training paused): trace the current sample again."""
-        self.input_panel.forget_predictions()
-        self._rebuild_trace(keep_position=True)
-
-    def set_sample(self, x, label, description: str = "") -> None:
-        """A new input (H, W, C) with its true class id; keeps the cursor position."""
-        x = np.asarray(x, np.float32)
-        if x.ndim == 4 and x.shape[0] == 1:
-            x = x[0]
-        if x.ndim != 3:
-            raise ValueError(f"a sample is one image (H, W, C), got shape {x.shape}")
-        classes = self.model.output_shape[-1]
-        if not 0 <= int(label) < classes:
-            raise ValueError(f"label {label} is not a class of this model (0 to {classes - 1})")
-        self.x, self.label = fit_to_input(x, self.model.input_shape), int(label)
-        self.description = description or "sample"
-        self._rebuild_trace(keep_position=True)
-        self.sample_changed.emit()
+        self.input_panel.set_dataset(dataset, model.input_shape)
+        self.views["output"].class_names = None if dataset is None else dataset.class_names
 
     def _sample_from_panel(self, x, label, description) -> None:
         try:
-            self.set_sample(x, label, description)
+            self.state.set_sample(x, label, description)
         except ValueError as error:
-            QMessageBox.warning(self, "Cannot use this input", str(error))
+            self.state.report("warning", "Cannot use this input", str(error))
+
+    def _show_message(self, level: str, title: str, text: str) -> None:
+        if level == "info":
+            self.statusBar().showMessage(text, 5000)
+        elif level == "error":
+            QMessageBox.critical(self, title, text)
+        else:
+            QMessageBox.warning(self, title, text)
 
     def add_panel(self, widget, title: str) -> None:
         """Add a panel (training, experiments) as a tab of the side area."""
         self.side_tabs.addTab(widget, title)
 
     # ------------------------------------------------------------------ trace and drawing
-    def _rebuild_trace(self, keep_position: bool) -> None:
-        self.trace = Trace(self.model, self.x, self.label)
+    def _trace_changed(self, keep_position: bool) -> None:
+        trace = self.state.trace
+        self.input_panel.forget_predictions()
         for view in self.views.values():
-            view.set_trace(self.trace)
+            view.set_trace(trace)
         self.slider.blockSignals(True)
-        self.slider.setRange(0, self.trace.total_frames - 1)
+        self.slider.setRange(0, trace.total_frames - 1)
         self.slider.blockSignals(False)
-        names = [] if self.dataset is None else self.dataset.class_names
-        predicted, label = (names[k] if k < len(names) else str(k) for k in (self.trace.predicted, self.label))
-        self.statusBar().showMessage(f"{self.description}: label {label}, predicted {predicted}, "
-                                     f"loss {self.trace.loss:.4g}")
-        self.input_panel.show_prediction(predicted, float(self.trace.y_pred[0, self.trace.predicted]), label)
+        predicted, label = self.state.class_name(trace.predicted), self.state.class_name(self.state.label)
+        self.statusBar().showMessage(f"{self.state.description}: label {label}, predicted {predicted}, "
+                                     f"loss {trace.loss:.4g}")
+        self.input_panel.show_prediction(predicted, float(trace.y_pred[0, trace.predicted]), label)
         self._last_step = None
-        self.controller.set_trace(self.trace, keep_position=keep_position)
+        self.controller.set_trace(trace, keep_position=keep_position)
 
     def draw_frame(self) -> None:
         """Draw the cursor's frame: strip, equation panel, position, and the visible view."""
@@ -331,19 +273,20 @@ class MainWindow(QMainWindow):
             self._last_step = step.index
             self.strip.highlight(step)
             if self.follow:
-                self.tabs.setCurrentWidget(self.views[VIEW_FOR_KIND[frame["kind"]]])
-        self.equation.show_frame(step, frame)
+                self.tabs.setCurrentWidget(self.views[frame_kind(frame).view])
+        self.equation.show_frame(step, frame, frame_kind(frame).rows)
         position = self.controller.cursor.position
         self.slider.blockSignals(True)
         self.slider.setValue(position)
         self.slider.blockSignals(False)
-        self.position_label.setText(f"step {step.index + 1}/{len(self.trace.steps)} · "
+        trace = self.controller.trace
+        self.position_label.setText(f"step {step.index + 1}/{len(trace.steps)} · "
                                     f"frame {self.controller.cursor.frame + 1}/{step.frame_count} · "
-                                    f"{position + 1}/{self.trace.total_frames}")
+                                    f"{position + 1}/{trace.total_frames}")
         self._draw_current_view()
 
     def _draw_current_view(self) -> None:
-        if self.trace is not None:
+        if self.controller.trace is not None:
             self.tabs.currentWidget().show_frame(self.controller.step, self.frame)
 
     def show_view(self, name: str) -> None:
@@ -356,7 +299,7 @@ class MainWindow(QMainWindow):
     def focus_layer(self, layer_index: int) -> None:
         """Jump to the step of that layer in the current phase (or its forward step)."""
         phase = self.controller.step.phase
-        steps = self.trace.steps
+        steps = self.controller.trace.steps
         matches = [s for s in steps if s.layer_index == (None if layer_index < 0 else layer_index)]
         same_phase = [s for s in matches if s.phase == phase]
         target = (same_phase or matches)[0]
@@ -448,6 +391,15 @@ class MainWindow(QMainWindow):
             self.shortcuts_dialog = dialog
         self.shortcuts_dialog.show()
         return self.shortcuts_dialog
+
+    def keyPressEvent(self, event):
+        """'+' and '-' as typed, whatever keys make them (Shift+= on most keyboards, the keypad):
+        some platforms' shortcut maps do not match Shift+= to the "+" shortcut."""
+        action = {"+": self.actions_["faster"], "-": self.actions_["slower"]}.get(event.text())
+        if action is None:
+            super().keyPressEvent(event)
+        else:
+            action.trigger()
 
     def closeEvent(self, event):
         self.controller.pause()

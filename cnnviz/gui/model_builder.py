@@ -16,7 +16,7 @@ from PyQt5.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBo
 from ..engine.model import Sequential
 from ..engine.weights import atomic_write
 from ..paths import MODELS
-from ..presets import PRESETS, load_model_file, load_preset
+from ..presets import PRESETS, load_model, load_model_file, load_preset
 
 ACTIVATIONS = ("relu", "linear", "tanh", "sigmoid", "softmax")
 JSON_FILTER = "Model architecture (*.json)"
@@ -302,8 +302,9 @@ def save_architecture(parent, model: Sequential, path) -> bool:
 class ModelMenu(QMenu):
     """Model > presets, Build model…, Open architecture…, Save architecture…"""
 
-    def __init__(self, window):
+    def __init__(self, app_state, window):
         super().__init__("&Model", window)
+        self.app_state = app_state
         self.window_ = window
         presets = self.addMenu("Preset (with shipped weights)")
         for name in PRESETS:
@@ -313,14 +314,12 @@ class ModelMenu(QMenu):
         self.addAction("Save architecture…", self.save_dialog)
 
     def use_preset(self, name: str) -> None:
-        from .app import load_model
-
-        self.window_.set_model(load_model(name, None, seed=0))
+        self.app_state.set_model(load_model(name, seed=0))
 
     def build_dialog(self) -> ModelBuilderDialog:
-        dialog = ModelBuilderDialog(self.window_.model, self.window_)
+        dialog = ModelBuilderDialog(self.app_state.model, self.window_)
         if dialog.exec_() == QDialog.Accepted and dialog.result_model is not None:
-            self.window_.set_model(dialog.result_model)
+            self.app_state.set_model(dialog.result_model)
         return dialog
 
     def open_dialog(self) -> bool:
@@ -332,17 +331,10 @@ class ModelMenu(QMenu):
         except (ValueError, MemoryError) as error:
             QMessageBox.warning(self.window_, "Cannot open the architecture", f"{error}\n\nNothing was changed.")
             return False
-        self.window_.set_model(model)
+        self.app_state.set_model(model)
         return True
 
     def save_dialog(self) -> bool:
-        model = self.window_.model
+        model = self.app_state.model
         path, _ = QFileDialog.getSaveFileName(self.window_, "Save architecture", f"{model.name}.json", JSON_FILTER)
         return save_architecture(self.window_, model, path) if path else False
-
-
-def install(window) -> None:
-    """Add the Model menu before Help."""
-    window.model_menu = ModelMenu(window)
-    window.menuBar().insertMenu(window.help_menu.menuAction(), window.model_menu)
-

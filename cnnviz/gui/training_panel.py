@@ -2,19 +2,16 @@
 
 Training runs in a ``TrainingWorker`` on its own QThread. The window's live model is never touched
 by that thread: when training pauses, stops or finishes, the panel copies the trained weights (and
-optimizer state) into the live model and calls ``window.refresh_trace()``, so every lecture view
+optimizer state) into the live model and calls ``app_state.refresh_trace()``, so every lecture view
 shows the current network; on resume it hands the live weights back (they may have been changed
 while paused, e.g. by opening a weights file).
-
-``install(window)`` adds the Training and Experiment tabs, the File/Model menu entries and the
-clean shutdown on close to a ``MainWindow``.
 """
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5.QtCore import QEvent, QObject, QSize, Qt, QThread, QTimer, pyqtSignal
-from PyQt5.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox,
+from PyQt5.QtCore import QSize, Qt, QThread, QTimer, pyqtSignal
+from PyQt5.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                              QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
 from .worker import OPTIMIZER_NAMES, Hyperparameters, TrainingWorker
@@ -67,16 +64,16 @@ class MetricPlot(pg.PlotWidget):
 
 
 class TrainingPanel(QWidget):
-    """Side panel for ``window`` (a MainWindow: ``model``, ``dataset``, ``refresh_trace``, ``model_changed``).
+    """Side panel that trains ``app_state.model`` on ``app_state.dataset`` (an AppState).
 
     ``state`` is "idle", "running" or "paused"; ``state_changed`` says when it changes.
     """
 
     state_changed = pyqtSignal(str)
 
-    def __init__(self, window, parent=None):
+    def __init__(self, app_state, parent=None):
         super().__init__(parent)
-        self.window_ = window
+        self.app_state = app_state
         self.state = "idle"
         self.thread = self.worker = self.trained_model = None
         self.latest = None      # the last batch record
@@ -152,7 +149,7 @@ class TrainingPanel(QWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
-        window.model_changed.connect(self._model_changed)
+        app_state.model_changed.connect(self._model_changed)
         self._set_state("idle")
 
     @staticmethod
@@ -187,7 +184,7 @@ class TrainingPanel(QWidget):
     # ------------------------------------------------------------------ control
     @property
     def model(self):
-        return self.window_.model
+        return self.app_state.model
 
     def _set_state(self, state: str) -> None:
         self.state = state
@@ -201,10 +198,7 @@ class TrainingPanel(QWidget):
         """Train the live model on the window's dataset; False (with a message) if that cannot be."""
         if self.state != "idle":
             return False
-        experiment = getattr(self.window_, "experiment_panel", None)
-        if experiment is not None:
-            experiment.end()  # it trains the same model with its own optimizer
-        data = self.window_.dataset
+        data = self.app_state.dataset
         model = self.model
         problem = None
         if data is None:
@@ -216,12 +210,14 @@ class TrainingPanel(QWidget):
             problem = (f"The model has {model.output_shape[-1]} outputs but the dataset has "
                        f"{len(data.class_names)} classes.")
         if problem is None:
+            self.app_state.claim("training", self.stop)  # ends the single-image experiment, if one runs
             try:
                 worker = TrainingWorker(model, data.x_train, data.y_train, data.x_test, data.y_test, self.settings())
             except ValueError as error:
                 problem = str(error)
+                self.app_state.release("training")
         if problem is not None:
-            QMessageBox.warning(self, "Cannot train", problem)
+            self.app_state.report("warning", "Cannot train", problem)
             return False
         self._x_offset = self.history["x"][-1] if self.history["x"] else 0.0
         self.worker = worker
@@ -289,7 +285,7 @@ class TrainingPanel(QWidget):
         self.trained_model.set_weights(weights)
         self.trained_model.optimizer = optimizer
         if self.trained_model is self.model:
-            self.window_.refresh_trace()
+            self.app_state.refresh_trace()
 
     def _on_progress(self, records) -> None:
         if not self._from_worker():
@@ -328,7 +324,7 @@ class TrainingPanel(QWidget):
         self._take_weights()
         if reason:
             self.status.setText(reason)
-            QMessageBox.warning(self, "Training paused: the loss is not finite", reason)
+            self.app_state.report("warning", "Training paused: the loss is not finite", reason)
         else:
             self.status.setText("Paused: every view shows the current weights. Step through a sample, then resume.")
 
@@ -345,9 +341,10 @@ class TrainingPanel(QWidget):
         self.timer.stop()
         self.refresh()
         self._set_state("idle")
+        self.app_state.release("training")
         if outcome.startswith("error"):
             self.status.setText(f"Training failed: {outcome[7:]}")
-            QMessageBox.warning(self, "Training failed", outcome[7:])
+            self.app_state.report("warning", "Training failed", outcome[7:])
         else:
             self.status.setText(f"Training {outcome}. Every view shows the trained weights.")
             self.speed.setText(f"{outcome} · {self.speed.text()}")
@@ -394,30 +391,7 @@ class TrainingPanel(QWidget):
         self.stop_and_wait()
 
 
-class _CloseGuard(QObject):
-    """Stops training (and the experiment) before the window closes: no thread outlives it."""
-
-    def __init__(self, window, panels):
-        super().__init__(window)
-        self.panels = panels
-
-    def eventFilter(self, watched, event):
-        if event.type() == QEvent.Close:
-            for panel in self.panels:
-                panel.shutdown()
-        return False
-
-
-def _widen_side_area(window, width: int = 440) -> None:
-    """Plots need room: the side area grows (never shrinks) while the Training or Experiment tab shows."""
-    dock = getattr(window, "side_dock", None)
-    shown = window.side_tabs.currentWidget()
-    if dock is not None and dock.width() < width and getattr(shown, "widget", lambda: None)() in (
-            window.training_panel, window.experiment_panel):
-        window.resizeDocks([dock], [width], Qt.Horizontal)
-
-
-def _scrolled(widget) -> QScrollArea:
+def scrolled(widget) -> QScrollArea:
     """The side area keeps any window size possible: a tall panel scrolls instead."""
     area = QScrollArea()
     area.setWidget(widget)
@@ -425,19 +399,3 @@ def _scrolled(widget) -> QScrollArea:
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
     area.setFrameShape(QScrollArea.NoFrame)
     return area
-
-
-def install(window) -> None:
-    """Add training, the single-image experiment, weights files and architectures to ``window``."""
-    from . import model_builder, weights_io
-    from .experiment_panel import ExperimentPanel
-
-    window.training_panel = TrainingPanel(window)
-    window.add_panel(_scrolled(window.training_panel), "Training")
-    window.experiment_panel = ExperimentPanel(window)
-    window.add_panel(_scrolled(window.experiment_panel), "Experiment")
-    window.weights_io = weights_io.WeightsFiles(window)
-    model_builder.install(window)
-    window.side_tabs.currentChanged.connect(lambda _: _widen_side_area(window))
-    window.close_guard = _CloseGuard(window, (window.training_panel, window.experiment_panel))
-    window.installEventFilter(window.close_guard)

@@ -83,14 +83,17 @@ def _read_npz_model(path, current: Sequential):
 
 
 class WeightsFiles(QObject):
-    """The weights entries of ``window.file_menu``; ``path`` is the file last opened or saved."""
+    """The weights entries of ``window.file_menu`` for ``app_state.model``; ``training`` (the
+    TrainingPanel) saves them; ``path`` is the file last opened or saved."""
 
-    def __init__(self, window):
+    def __init__(self, app_state, window, training):
         super().__init__(window)
+        self.app_state = app_state
         self.window = window
+        self.training = training
         self.path = None
         menu = window.file_menu
-        before = getattr(window, "quit_action", None)
+        before = window.quit_action
         self.open_action = self._action("Open weights…", "Ctrl+Alt+O", self.open_dialog)
         self.save_action = self._action("Save weights", "Ctrl+S", self.save)
         self.save_as_action = self._action("Save weights as…", "Ctrl+Alt+S", self.save_as)
@@ -126,8 +129,7 @@ class WeightsFiles(QObject):
         QMessageBox.warning(self.window, title, message)
 
     def _training_running(self) -> bool:
-        panel = getattr(self.window, "training_panel", None)
-        return panel is not None and panel.state == "running"
+        return self.app_state.busy == "training"
 
     # ------------------------------------------------------------------ opening
     def open_dialog(self) -> bool:
@@ -142,7 +144,7 @@ class WeightsFiles(QObject):
             self._error("Training is running", "Pause or stop training before opening weights.")
             return False
         window = self.window
-        current = window.model
+        current = self.app_state.model
         try:
             if path.suffix.lower() == ".npz":
                 arrays, file_model = _read_npz_model(path, current)
@@ -162,11 +164,11 @@ class WeightsFiles(QObject):
                                           QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
             if answer != QMessageBox.Yes:
                 return False
-            window.set_model(file_model)
+            self.app_state.set_model(file_model)
         else:
             if current.optimizer is not None:
                 current.optimizer.reset()  # momentum of other weights would be meaningless
-            window.refresh_trace()
+            self.app_state.refresh_trace()
         self.path = str(path)
         remember(path)
         window.statusBar().showMessage(f"Opened weights {path}", 5000)
@@ -196,7 +198,7 @@ class WeightsFiles(QObject):
 
     def save_as(self) -> bool:
         suggestion = self.path if self.path and self.path.endswith(".npz") else \
-            str(Path(self._folder()) / f"{self.window.model.name}.npz")
+            str(Path(self._folder()) / f"{self.app_state.model.name}.npz")
         path, _ = QFileDialog.getSaveFileName(self.window, "Save weights as", suggestion, SAVE_FILTER)
         if not path:
             return False
@@ -207,7 +209,7 @@ class WeightsFiles(QObject):
     def save_to(self, path) -> bool:
         """Write the current weights and architecture atomically (a temporary file, then a rename)."""
         try:
-            self.window.training_panel.save_weights(path)
+            self.training.save_weights(path)
         except (OSError, ValueError) as error:
             self._error("Cannot save weights", f"{path}: {error}")
             return False

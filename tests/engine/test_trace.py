@@ -76,7 +76,7 @@ def test_building_leaves_the_model_alone_and_apply_update_matches_the_optimizer(
     for step in trace.steps:
         if step.phase == "update":
             frame = trace.frame(step.index, step.frame_count - 1)
-            assert frame["param"] == model.get_layer(step.layer_name).params[step.param_key][frame["param_index"]]
+            assert frame.param == model.get_layer(step.layer_name).params[step.param_key][frame.param_index]
 
     trace.apply_update()
     twin.forward(x[None])
@@ -89,7 +89,7 @@ def test_building_leaves_the_model_alone_and_apply_update_matches_the_optimizer(
         param = model.get_layer(step.layer_name).params[step.param_key]
         for index in range(step.frame_count):
             frame = trace.frame(step.index, index)
-            np.testing.assert_array_equal(frame["param_after"], param[frame["param_index"]])
+            np.testing.assert_array_equal(frame.param_after, param[frame.param_index])
     with pytest.raises(ValueError, match="already applied"):
         trace.apply_update()
 
@@ -102,12 +102,12 @@ def test_update_frame_shows_optimizer_state_before_and_after():
     step = next(s for s in trace.steps if s.phase == "update" and s.param_key == "kernel")
     frame = trace.frame(step.index, 3)
     layer = model.get_layer(step.layer_name)
-    index = frame["param_index"]
+    index = frame.param_index
     velocity = model.optimizer.states[(layer.name, "kernel")]["velocity"][index]
-    assert frame["state_before"]["velocity"] == velocity
-    assert frame["effective_grad"] == pytest.approx(frame["grad"] + 0.1 * frame["param"], rel=1e-12)
-    assert frame["state_after"]["velocity"] == pytest.approx(0.5 * velocity - 0.01 * frame["effective_grad"])
-    assert frame["change"] == frame["state_after"]["velocity"]
+    assert frame.state_before["velocity"] == velocity
+    assert frame.effective_grad == pytest.approx(frame.grad + 0.1 * frame.param, rel=1e-12)
+    assert frame.state_after["velocity"] == pytest.approx(0.5 * velocity - 0.01 * frame.effective_grad)
+    assert frame.change == frame.state_after["velocity"]
 
 
 def test_apply_update_refuses_a_model_that_changed():
@@ -150,7 +150,7 @@ def test_steps_order_titles_and_frame_counts():
         step, frame = trace.locate(index)
         assert trace.global_index(step, frame) == index
     frame = trace.frame_at(trace.steps[2].first_frame + 4)
-    assert (frame["step"], frame["index"], frame["z"]) == (2, 4, trace.frame(2, 4)["z"])
+    assert (frame.step, frame.index, frame.z) == (2, 4, trace.frame(2, 4).z)
 
 
 def test_conv_backward_input_reports_the_cells_that_reach_it():
@@ -160,13 +160,13 @@ def test_conv_backward_input_reports_the_cells_that_reach_it():
     step = next(s for s in trace.steps if s.kind == "conv_backward_input")
     # input cell (4, 3): output rows i with 2i + m = 4 -> (m=0, i=2), (m=2, i=1); columns 2j + n = 3 -> (n=1, j=1)
     frame = trace.frame(step.index, np.ravel_multi_index((0, 4, 3), step.frame_grid))
-    np.testing.assert_array_equal(frame["out_rows"], [2, -1, 1])
-    np.testing.assert_array_equal(frame["out_cols"], [-1, 1, -1])
-    assert frame["valid"].sum() == 2
+    np.testing.assert_array_equal(frame.out_rows, [2, -1, 1])
+    np.testing.assert_array_equal(frame.out_cols, [-1, 1, -1])
+    assert frame.valid.sum() == 2
     delta = trace.records[0].delta[0]
     kernel = model.layers[0].params["kernel"]
     expected = delta[2, 1] @ kernel[0, 1, 0] + delta[1, 1] @ kernel[2, 1, 0]
-    assert frame["sum"] == pytest.approx(expected, rel=1e-12)
+    assert frame.sum == pytest.approx(expected, rel=1e-12)
 
 
 def test_maxpool_backward_routes_to_the_winner_only():
@@ -175,8 +175,8 @@ def test_maxpool_backward_routes_to_the_winner_only():
     trace = Trace(model, x, 1)
     step = next(s for s in trace.steps if s.kind == "maxpool_backward")
     frame = trace.frame(step.index, 0)
-    assert frame["winner"] == (1, 1)  # 5 is the largest of 0, 1, 4, 5
-    assert np.count_nonzero(frame["routed"]) == 1 and frame["routed"][1, 1] == frame["delta"]
+    assert frame.winner == (1, 1)  # 5 is the largest of 0, 1, 4, 5
+    assert np.count_nonzero(frame.routed) == 1 and frame.routed[1, 1] == frame.delta
 
 
 def test_bad_input_is_refused():

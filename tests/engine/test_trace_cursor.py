@@ -94,7 +94,7 @@ def test_jumps_and_bad_arguments(trace):
     cursor = Cursor(trace)
     cursor.jump(2, 1)
     assert cursor.position == trace.steps[2].first_frame + 1
-    assert cursor.current()["step"] == 2 and cursor.current()["index"] == 1
+    assert cursor.current().step == 2 and cursor.current().index == 1
     cursor.jump_global(trace.steps[3].first_frame)
     assert (cursor.step, cursor.frame) == (3, 0)
     cursor.restart()

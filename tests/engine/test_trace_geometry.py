@@ -1,5 +1,7 @@
 """Every frame of small models with awkward geometry reproduces the vectorized tensors;
 random frames of the Kerasy-notebook model do too."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -51,7 +53,7 @@ def test_a_window_stride_skips_cells_that_then_get_no_gradient():
     # stride 3, kernel 2 rows, padding 2: padded rows 3k and 3k+1 are covered, 3k+2 never;
     # input row 0 is padded row 2.
     frame = trace.frame(step.index, np.ravel_multi_index((0, 0, 0), step.frame_grid))
-    assert not frame["valid"].any() and frame["sum"] == 0 == trace.records[0].input_grad[0, 0, 0, 0]
+    assert not frame.valid.any() and frame.sum == 0 == trace.records[0].input_grad[0, 0, 0, 0]
 
 
 def test_conv_forward_marks_padding_in_input_coordinates():
@@ -59,10 +61,11 @@ def test_conv_forward_marks_padding_in_input_coordinates():
     trace = Trace(model, sample(model), 0)
     # 'same', 8 rows, kernel 3, stride 2: 4 outputs, total padding 1, all at the bottom (Keras)
     frame = trace.frame(0, np.ravel_multi_index((0, 3, 2), trace.steps[0].frame_grid))
-    np.testing.assert_array_equal(frame["rows"], [6, 7, 8])
-    np.testing.assert_array_equal(frame["cols"], [4, 5, 6])
-    np.testing.assert_array_equal(frame["padding_mask"], [[0, 0, 1], [0, 0, 1], [1, 1, 1]])
-    assert frame["bias"] == 0.0
+    np.testing.assert_array_equal(frame.window.rows, [6, 7, 8])
+    np.testing.assert_array_equal(frame.window.cols, [4, 5, 6])
+    np.testing.assert_array_equal(frame.window.padding_mask, [[0, 0, 1], [0, 0, 1], [1, 1, 1]])
+    assert frame.window.box == (6, 4, 3, 3)
+    assert frame.bias == 0.0
 
 
 def test_maxpool_ties_go_to_the_first_cell_like_the_engine():
@@ -70,8 +73,8 @@ def test_maxpool_ties_go_to_the_first_cell_like_the_engine():
     trace = Trace(model, np.ones((2, 2, 1)), 0)
     forward = trace.frame(0, 0)
     backward = trace.frame(next(s.index for s in trace.steps if s.kind == "maxpool_backward"), 0)
-    assert forward["winner"] == backward["winner"] == (0, 0)
-    np.testing.assert_array_equal(backward["input_grad"], backward["routed"])
+    assert forward.winner == backward.winner == (0, 0)
+    np.testing.assert_array_equal(backward.input_grad, backward.routed)
 
 
 def test_frame_arrays_cannot_change_the_trace():
@@ -79,8 +82,8 @@ def test_frame_arrays_cannot_change_the_trace():
     trace = Trace(model, sample(model), 0)
     frame = trace.frame(0, 0)
     with pytest.raises(ValueError):
-        frame["kernel"][0, 0, 0] = 5.0
-    assert trace.frame(0, 0)["sum"] == frame["sum"]
+        frame.kernel[0, 0, 0] = 5.0
+    assert trace.frame(0, 0).sum == frame.sum
 
 
 def float64_kerasy():
@@ -110,12 +113,55 @@ def test_random_frames_of_the_kerasy_model():
             np.testing.assert_array_equal(record.grads[key], layer.grads[key])
 
 
-def test_float32_model_frames_agree_to_float32_precision():
+def assert_same_fields(a, b, where=""):
+    """Every field of two frames (nested dataclasses, arrays, dicts, numbers) equal to 1e-10."""
+    if dataclasses.is_dataclass(a):
+        assert type(a) is type(b), where
+        for field in dataclasses.fields(a):
+            assert_same_fields(getattr(a, field.name), getattr(b, field.name), f"{where}.{field.name}")
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for key in a:
+            assert_same_fields(a[key], b[key], f"{where}[{key}]")
+    elif isinstance(a, (tuple, list)) and a and dataclasses.is_dataclass(a[0]):
+        for k, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_same_fields(x, y, f"{where}[{k}]")
+    elif isinstance(a, (np.ndarray, float, np.floating)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=where)
+    else:
+        assert a == b, where
+
+
+def test_a_float32_model_is_traced_in_float64():
+    """The lecture model trains in float32; its trace equals that of a float64 twin with the same weights."""
     model = load_preset("lecture", seed=0)
-    model.compile(optimizer="sgd")
+    model.compile(optimizer={"name": "adagrad", "weight_decay": 1e-3})
+    config = model.get_config()
+    config["config"]["dtype"] = "float64"
+    twin = Sequential.from_config(config)
+    twin.set_weights(model.get_weights())
+    twin.compile(optimizer={"name": "adagrad", "weight_decay": 1e-3})
     x = np.random.default_rng(2).random(model.input_shape).astype(np.float32)
-    trace = Trace(model, x, 0)
+    trace, reference = Trace(model, x, 0), Trace(twin, x, 0)
+    assert trace.records[0].z.dtype == np.float64
+    assert trace.loss == pytest.approx(reference.loss, rel=1e-12)
     rng = np.random.default_rng(1)
     for step in trace.steps:
-        for index in set(rng.integers(step.frame_count, size=20).tolist()):
-            check_frame(trace, step.index, index, rtol=1e-4, atol=1e-6)
+        for index in {0, step.frame_count - 1, *rng.integers(step.frame_count, size=20).tolist()}:
+            assert_same_fields(trace.frame(step.index, index), reference.frame(step.index, index),
+                               f"step {step.index} frame {index}")
+            check_frame(trace, step.index, index)
+
+
+def test_a_tiny_probability_gives_its_exact_loss():
+    """Cross-entropy from log-softmax: no clip at 1e-7 (the loss of p = 1e-30 is 69, not 16)."""
+    model = build([Flatten(), Dense(3, activation="softmax")], (2, 1, 1))
+    layer = model.layers[-1]
+    layer.params["kernel"][...] = [[40.0, -30.0, 0.0], [0.0, 0.0, 0.0]]
+    layer.params["bias"][...] = 0.0
+    trace = Trace(model, np.array([[[1.0]], [[0.0]]]), 1)
+    loss = trace.frame(len(model.layers), 0)
+    assert loss.kind == "loss" and loss.fused and not loss.clipped
+    expected = 70 + np.log1p(np.exp(-40) + np.exp(-70))
+    assert trace.loss == pytest.approx(expected, rel=1e-12) and loss.loss == trace.loss
+    assert -loss.log_p_label == pytest.approx(expected, rel=1e-12)

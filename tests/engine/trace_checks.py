@@ -60,11 +60,28 @@ def sample(model, seed=1):
 
 def scatter_window(target, frame, values):
     """Add ``values`` (kh, kw) of a window frame into ``target`` (H, W) at its non-padding cells."""
-    rows, cols, mask = frame["rows"], frame["cols"], frame["padding_mask"]
-    for m, row in enumerate(rows):
-        for n, col in enumerate(cols):
-            if not mask[m, n]:
-                target[row, col, frame["out_index"][2]] += values[m, n]
+    w = frame.window
+    for m, row in enumerate(w.rows):
+        for n, col in enumerate(w.cols):
+            if not w.padding_mask[m, n]:
+                target[row, col, frame.out_index[2]] += values[m, n]
+
+
+def check_terms(terms, total, **tol):
+    """A SumTerms: products, largest first, tail sums, total."""
+    np.testing.assert_array_equal(terms.products, terms.left * terms.right)
+    ranked = np.abs(terms.products)[terms.order]
+    assert np.all(np.diff(ranked) <= 0)
+    np.testing.assert_allclose(terms.total, total, **tol)
+    for k in (0, 1, len(terms.order)):
+        np.testing.assert_allclose(terms.tail_sums[k], terms.products[terms.order[k:]].sum(), **tol)
+
+
+def check_folded(folded, values, **tol):
+    np.testing.assert_allclose(folded.values, np.ravel(values), **tol)
+    for k in range(len(folded.values) + 1):
+        np.testing.assert_allclose(folded.tail_sums[k], folded.values[k:].sum(), **tol)
+    np.testing.assert_allclose(folded.total, folded.values.sum(), **tol)
 
 
 def check_frame(trace, step, index, routed_sums=None, **tol):
@@ -72,109 +89,142 @@ def check_frame(trace, step, index, routed_sums=None, **tol):
     tol = tol or TIGHT
     f = trace.frame(step, index)
     s = trace.steps[step]
-    assert f["kind"] == s.kind and f["step"] == step and f["index"] == index
-    assert np.ravel_multi_index(f["position"], s.frame_grid) == index
+    assert f.kind == s.kind and f.step == step and f.index == index
+    assert np.ravel_multi_index(f.position, s.frame_grid) == index
     r = None if s.layer_index is None else trace.records[s.layer_index]
-    kind = f["kind"]
+    kind = f.kind
     if kind == "conv_forward":
-        i, j, c = f["out_index"]
-        np.testing.assert_allclose(f["products"], f["patch"] * f["kernel"])
-        np.testing.assert_allclose(f["sum"] + f["bias"], r.a[0, i, j, c], **tol)
-        assert f["a"] == r.a[0, i, j, c] and f["z"] == r.z[0, i, j, c]
-        np.testing.assert_array_equal(f["kernel"], r.layer.params["kernel"][:, :, :, c])
-        for m, row in enumerate(f["rows"]):
-            for n, col in enumerate(f["cols"]):
-                if f["padding_mask"][m, n]:
+        i, j, c = f.out_index
+        w = f.window
+        np.testing.assert_allclose(f.products, f.patch * f.kernel)
+        np.testing.assert_allclose(f.sum + f.bias, r.a[0, i, j, c], **tol)
+        assert f.a == r.a[0, i, j, c] and f.z == r.z[0, i, j, c]
+        assert f.out_flat == i * r.z.shape[2] + j
+        assert w.box == (w.rows[0], w.cols[0], *f.kernel.shape[:2])
+        np.testing.assert_array_equal(f.kernel, r.layer.params["kernel"][:, :, :, c])
+        for k, terms in enumerate(f.channel_terms):
+            check_terms(terms, f.products[..., k].sum(), **tol)
+        check_folded(f.channels, [t.total for t in f.channel_terms], **tol)
+        for m, row in enumerate(w.rows):
+            for n, col in enumerate(w.cols):
+                if w.padding_mask[m, n]:
                     assert not (0 <= row < r.inputs.shape[1] and 0 <= col < r.inputs.shape[2])
-                    assert np.all(f["patch"][m, n] == 0)
+                    assert np.all(f.patch[m, n] == 0)
                 else:
-                    np.testing.assert_array_equal(f["patch"][m, n], r.inputs[0, row, col])
+                    np.testing.assert_array_equal(f.patch[m, n], r.inputs[0, row, col])
     elif kind == "maxpool_forward":
-        i, j, c = f["out_index"]
-        assert f["window"][f["winner"]] == f["z"] == r.z[0, i, j, c] == f["window"].max()
-        row, col = f["winner_input"]
-        assert r.inputs[0, row, col, c] == f["z"]
-        assert np.all(np.isneginf(f["window"][f["padding_mask"]]))
+        i, j, c = f.out_index
+        assert f.values[f.winner] == f.z == r.z[0, i, j, c] == f.values.max()
+        row, col = f.winner_input
+        assert r.inputs[0, row, col, c] == f.z
+        assert np.all(np.isneginf(f.values[f.window.padding_mask]))
     elif kind == "avgpool_forward":
-        i, j, c = f["out_index"]
-        assert f["count"] == (~f["padding_mask"]).sum()
-        np.testing.assert_allclose(f["sum"] / f["count"], r.z[0, i, j, c], **tol)
+        i, j, c = f.out_index
+        assert f.count == (~f.window.padding_mask).sum()
+        check_folded(f.terms, f.values[~f.window.padding_mask], **tol)
+        np.testing.assert_allclose(f.sum / f.count, r.z[0, i, j, c], **tol)
+    elif kind == "global_avgpool_forward":
+        check_folded(f.terms, r.inputs[0, :, :, f.channel], **tol)
+        np.testing.assert_allclose(f.sum / f.count, r.z[0, f.channel], **tol)
     elif kind == "dense_forward":
-        j = f["neuron"]
-        np.testing.assert_allclose(f["sum"] + f["bias"], r.a[0, j], **tol)
-        ranked = np.abs(f["products"])[f["order"]]
-        assert np.all(np.diff(ranked) <= 0)
+        j = f.neuron
+        np.testing.assert_allclose(f.sum + f.bias, r.a[0, j], **tol)
+        check_terms(f.terms, r.a[0, j] - f.bias, **tol)
+        assert f.largest == f.terms.order[0]
     elif kind == "flatten_forward":
-        assert f["value"] == r.z[0, f["out_index"]] == r.inputs[0][f["in_index"]]
+        assert f.value == r.z[0, f.out_index] == r.inputs[0][f.in_index]
+        first, last = f.span
+        np.testing.assert_array_equal(r.z[0, first:last + 1], r.inputs[0][f.in_index[:-1]]
+                                      if len(f.in_index) == 3 else r.z[0, first:last + 1])
     elif kind == "dropout_forward":
-        assert f["value"] == f["z"] == r.z[0][f["in_index"]]
+        assert f.value == f.z == r.z[0][f.in_index]
     elif kind == "activation_forward":
-        assert f["z"] == r.z[0][f["in_index"]] and f["a"] == r.inputs[0][f["in_index"]]
+        assert f.z == r.z[0][f.in_index] and f.a == r.inputs[0][f.in_index]
+    elif kind == "batchnorm_forward":
+        np.testing.assert_allclose(f.x_hat, (f.x - f.mean) / np.sqrt(f.variance + f.epsilon), **tol)
+        np.testing.assert_allclose(f.gamma * f.x_hat + f.beta, f.z, **tol)
+        assert f.z == r.z[0][f.in_index] and f.x == r.inputs[0][f.in_index]
+        assert f.statistics == "moving"
     elif kind == "loss":
         p, y = trace.y_pred[0], trace.y_true[0]
-        np.testing.assert_allclose(f["terms"].sum(), trace.loss, **tol)
-        np.testing.assert_array_equal(f["delta"], trace.records[-1].delta[0])
-        if f["fused"]:
-            np.testing.assert_allclose(f["delta"], p - y, **tol)
-        elif f["h_prime"] is not None:
-            np.testing.assert_allclose(f["delta"], f["h_prime"] * f["output_grad"], **tol)
+        np.testing.assert_allclose(f.terms.total, trace.loss, **tol)
+        assert f.loss == trace.loss
+        np.testing.assert_array_equal(f.delta, trace.records[-1].delta[0])
+        if f.fused:
+            np.testing.assert_allclose(f.delta, p - y, **tol)
+            np.testing.assert_allclose(-f.log_p_label, f.loss, **tol)
+        elif f.h_prime is not None:
+            np.testing.assert_allclose(f.delta, f.h_prime * f.output_grad, **tol)
         else:  # softmax without cross-entropy: the Jacobian-vector product
-            np.testing.assert_allclose(f["delta"], p * (f["output_grad"] - f["output_grad"] @ p), **tol)
+            assert f.jacobian
+            np.testing.assert_allclose(f.delta, p * (f.output_grad - f.output_grad @ p), **tol)
     elif kind == "conv_backward_weight":
-        m, n, c, c_out = f["weight_index"]
-        np.testing.assert_allclose(f["grad"], r.grads["kernel"][m, n, c, c_out], **tol)
+        m, n, c, c_out = f.weight_index
+        np.testing.assert_allclose(f.grad, r.grads["kernel"][m, n, c, c_out], **tol)
+        check_terms(f.terms, f.grad, **tol)
         if "bias" in r.grads:
-            np.testing.assert_allclose(f["bias_grad"], r.grads["bias"][c_out], **tol)
+            np.testing.assert_allclose(f.bias_grad, r.grads["bias"][c_out], **tol)
         else:
-            assert f["bias_grad"] is None
-        assert np.all(f["window"][f["padding_mask"]] == 0)
+            assert f.bias_grad is None
+        assert np.all(f.values[f.window.padding_mask] == 0)
     elif kind == "conv_backward_input":
-        i, j, c = f["in_index"]
-        np.testing.assert_allclose(f["sum"], r.input_grad[0, i, j, c], **tol)
-        assert np.all(f["deltas"][~f["valid"]] == 0)
-        np.testing.assert_array_equal(f["flipped_kernel"] * f["delta_window"], f["products"][::-1, ::-1])
-        check_prev(trace, r, f, (i, j, c), tol)
+        i, j, c = f.in_index
+        np.testing.assert_allclose(f.sum, r.input_grad[0, i, j, c], **tol)
+        assert np.all(f.deltas[~f.valid] == 0)
+        np.testing.assert_array_equal(f.flipped_kernel * f.delta_window, f.products[::-1, ::-1])
+        check_folded(f.channels, f.products.sum(axis=(0, 1)), **tol)
+        check_prev(trace, r, f, (i, j, c), f.sum, tol)
     elif kind in ("maxpool_backward", "avgpool_backward"):
-        i, j, c = f["out_index"]
-        assert f["delta"] == r.dz[0, i, j, c]
-        np.testing.assert_allclose(f["routed"].sum(), f["delta"], **tol)
-        assert np.all(f["routed"][f["padding_mask"]] == 0)
+        i, j, c = f.out_index
+        assert f.delta == r.dz[0, i, j, c]
+        np.testing.assert_allclose(f.routed.sum(), f.delta, **tol)
+        assert np.all(f.routed[f.window.padding_mask] == 0)
+        if kind == "avgpool_backward":
+            np.testing.assert_allclose(f.share * f.count, f.delta, **tol)
         if routed_sums is not None:
-            scatter_window(routed_sums.setdefault(step, np.zeros(r.inputs.shape[1:])), f, f["routed"])
+            scatter_window(routed_sums.setdefault(step, np.zeros(r.inputs.shape[1:])), f, f.routed)
+    elif kind == "global_avgpool_backward":
+        np.testing.assert_allclose(f.input_grad, f.share, **tol)
+        np.testing.assert_allclose(f.share * f.count, f.output_grad, **tol)
     elif kind == "dense_backward":
-        i = f["in_index"]
-        np.testing.assert_allclose(f["sum"], r.input_grad[0, i], **tol)
-        np.testing.assert_allclose(f["weight_grads"], r.grads["kernel"][i], **tol)
+        i = f.in_index
+        np.testing.assert_allclose(f.sum, r.input_grad[0, i], **tol)
+        check_terms(f.terms, f.sum, **tol)
+        np.testing.assert_allclose(f.weight_grads, r.grads["kernel"][i], **tol)
         if "bias" in r.grads:
-            np.testing.assert_allclose(f["bias_grads"], r.grads["bias"], **tol)
-        check_prev(trace, r, f, (i,), tol)
+            np.testing.assert_allclose(f.bias_grads, r.grads["bias"], **tol)
+        check_prev(trace, r, f, (i,), f.sum, tol)
     elif kind in ("flatten_backward", "dropout_backward"):
-        assert f["input_grad"] == f["output_grad"] == r.input_grad[0][f["in_index"]]
-        check_prev(trace, r, f, f["in_index"], tol)
+        assert f.input_grad == f.output_grad == r.input_grad[0][f.in_index]
+        check_prev(trace, r, f, f.in_index, f.input_grad, tol)
     elif kind == "activation_backward":
-        np.testing.assert_allclose(f["delta"], f["h_prime"] * f["output_grad"], **tol)
-        assert f["delta"] == r.input_grad[0][f["in_index"]]
+        if f.h_prime is not None:
+            np.testing.assert_allclose(f.delta, f.h_prime * f.output_grad, **tol)
+        assert f.delta == r.input_grad[0][f.in_index]
+    elif kind == "batchnorm_backward":
+        np.testing.assert_allclose(f.input_grad, f.gamma * f.output_grad / f.std, **tol)
+        assert f.input_grad == r.input_grad[0][f.in_index]
+        check_prev(trace, r, f, f.in_index, f.input_grad, tol)
     elif kind == "update":
-        key, index = f["param_key"], f["param_index"]
-        assert f["grad"] == r.grads[key][index]
-        np.testing.assert_allclose(f["param"] + f["change"], f["param_after"], **tol)
+        key, index = f.param_key, f.param_index
+        assert f.grad == r.grads[key][index]
+        np.testing.assert_allclose(f.grad + f.decay_term, f.effective_grad, **tol)
+        np.testing.assert_allclose(f.param + f.change, f.param_after, **tol)
+        assert f.param_slice[f.cell] == f.param and f.after_slice[f.cell] == f.param_after
+        assert f.change_slice[f.cell] == f.change and f.grad_slice[f.cell] == f.grad
     else:
         raise AssertionError(f"unknown frame kind {kind}")
     return f
 
 
-def check_prev(trace, r, f, index, tol):
-    if r.index == 0:
-        assert f["prev_layer"] is None and f["prev_delta"] is None
+def check_prev(trace, r, f, index, input_grad, tol):
+    prev = trace.records[r.index - 1] if r.index > 0 else None
+    if prev is None or prev.h_prime is None:
+        assert f.previous is None
         return
-    prev = trace.records[r.index - 1]
-    assert f["prev_layer"] == prev.name
-    if prev.h_prime is None:
-        assert f["prev_h_prime"] is None and f["prev_delta"] is None
-        return
-    np.testing.assert_allclose(f["prev_delta"], prev.delta[0][index], **tol)
-    input_grad = f.get("sum", f.get("input_grad"))
-    np.testing.assert_allclose(f["prev_delta"], f["prev_h_prime"] * input_grad, **tol)
+    assert f.previous.layer == prev.name
+    np.testing.assert_allclose(f.previous.delta, prev.delta[0][index], **tol)
+    np.testing.assert_allclose(f.previous.delta, f.previous.h_prime * input_grad, **tol)
 
 
 def check_all_frames(trace, **tol):

@@ -4,38 +4,43 @@ from __future__ import annotations
 from PyQt5.QtGui import QImage
 
 from cnnviz.gui import app
-from cnnviz.gui.main_window import MainWindow
 from tests.gui.helpers import make_window
 
 
 def test_window_launches_with_model_sample_and_first_frame(qtbot):
     window = make_window(qtbot)
-    assert window.model.layers[0].name == "conv2d_1"
-    assert window.trace.x.shape == (1, 28, 28, 1)
-    assert window.trace.x.any(), "the first screen shows a real (non-empty) sample"
+    assert window.state.model.layers[0].name == "conv2d_1"
+    assert window.state.trace.x.shape == (1, 28, 28, 1)
+    assert window.state.trace.x.any(), "the first screen shows a real (non-empty) sample"
     assert window.controller.cursor.position == 0
     assert window.tabs.currentWidget() is window.views["conv"]
     assert "Forward: conv2d_1" in window.equation.toPlainText()
     assert window.strip.buttons[0].isChecked()
 
 
-def test_contract_for_the_training_side(qtbot):
+def test_the_app_state_drives_the_window(qtbot, messages):
     window = make_window(qtbot)
-    for name in ("model", "dataset", "controller", "file_menu", "view_menu", "help_menu"):
+    for name in ("state", "controller", "file_menu", "view_menu", "help_menu"):
         assert hasattr(window, name)
-    with qtbot.waitSignal(window.model_changed):
-        window.set_model(app.load_model("same-padding", None, seed=1))
-    assert window.trace.model is window.model
-    assert [b.text().split("\n")[0] for b in window.strip.buttons] == [layer.name for layer in window.model.layers]
+    with qtbot.waitSignal(window.state.model_changed):
+        window.state.set_model(app.load_model("same-padding", None, seed=1))
+    assert window.state.trace.model is window.state.model
+    assert [b.text().split("\n")[0] for b in window.strip.buttons] == [layer.name for layer in window.state.model.layers]
     window.controller.jump_global(50)
-    window.model.layers[0].params["kernel"][...] *= 2
-    window.refresh_trace()
+    window.state.model.layers[0].params["kernel"][...] *= 2
+    window.state.refresh_trace()
     assert window.controller.cursor.position == 50, "refresh keeps the cursor position"
-    assert window.trace.records[0].params["kernel"][0, 0, 0, 0] == window.model.layers[0].params["kernel"][0, 0, 0, 0]
-    x = window.dataset.x_test[3]
-    with qtbot.waitSignal(window.sample_changed):
-        window.set_sample(x, int(window.dataset.y_test[3]))
-    assert (window.trace.x[0] == x).all()
+    assert window.state.trace.records[0].params["kernel"][0, 0, 0, 0] == \
+        window.state.model.layers[0].params["kernel"][0, 0, 0, 0]
+    x = window.state.dataset.x_test[3]
+    with qtbot.waitSignal(window.state.sample_changed):
+        window.state.set_sample(x, int(window.state.dataset.y_test[3]))
+    assert (window.state.trace.x[0] == x).all()
+    with qtbot.waitSignal(window.state.message) as shown:  # one place for messages: a wrong label is refused
+        window.input_panel.sample_chosen.emit(x, 99, "drawing")
+    assert shown.args[0] == "warning" and "label 99" in shown.args[2]
+    assert messages and "label 99" in messages[-1][1], "the window showed it"
+    assert (window.state.trace.x[0] == x).all(), "the sample did not change"
     from PyQt5.QtWidgets import QLabel
 
     panel = QLabel("training")
@@ -44,9 +49,9 @@ def test_contract_for_the_training_side(qtbot):
 
 
 def test_synthetic_sample_without_dataset(qtbot):
-    window = MainWindow(app.load_model("lecture", None, seed=0), None)
+    window = app.build_window(app.load_model("lecture", None, seed=0), None)
     qtbot.addWidget(window)
-    assert window.trace.x.any() and window.description == "synthetic sample"
+    assert window.state.trace.x.any() and window.state.description == "synthetic sample"
 
 
 def test_screenshot_writes_png(tmp_path):
@@ -68,17 +73,17 @@ def test_a_model_with_another_input_size_gets_the_sample_resized(qtbot, tmp_path
     model = Sequential([Input(input_shape=(14, 14, 3)), Conv2D(2, 3, padding="same", activation="relu"),
                         MaxPooling2D(2), Flatten(), Dense(3, activation="softmax")], seed=0)
     window = make_window(qtbot)
-    window.set_model(model)
-    assert window.trace.x.shape == (1, 14, 14, 3)
-    assert window.trace.label == 0, "a label the new model lacks falls back to class 0"
+    window.state.set_model(model)
+    assert window.state.trace.x.shape == (1, 14, 14, 3)
+    assert window.state.trace.label == 0, "a label the new model lacks falls back to class 0"
     assert window.views["conv"].input.padding.isVisible(), "'same' padding is drawn as padding"
     messages = []
     monkeypatch.setattr("cnnviz.gui.main_window.QMessageBox.warning", lambda *args: messages.append(args[2]))
-    x_before = window.trace.x.copy()
+    x_before = window.state.trace.x.copy()
     window.input_panel.label_combo.setCurrentIndex(7)
     window.input_panel.use_drawing()
     assert messages and "label 7" in messages[0]
-    assert (window.trace.x == x_before).all()
+    assert (window.state.trace.x == x_before).all()
 
 
 def test_weights_and_sample_arguments(tmp_path, monkeypatch):
@@ -95,8 +100,8 @@ def test_weights_and_sample_arguments(tmp_path, monkeypatch):
     assert app.main(["--weights", str(path), "--sample", "12", "--view", "update",
                      "--screenshot", str(tmp_path / "shot.png")]) == 0
     window = shown[0]
-    kernel = window.model.layers[0].params["kernel"]
+    kernel = window.state.model.layers[0].params["kernel"]
     assert (kernel == model.layers[0].params["kernel"]).all()
-    assert (window.trace.x[0] == window.dataset.x_test[12]).all()
+    assert (window.state.trace.x[0] == window.state.dataset.x_test[12]).all()
     assert window.tabs.currentWidget() is window.views["update"] and window.input_panel.index_spin.value() == 12
     assert app.main(["--sample", "100000", "--screenshot", str(tmp_path / "x.png")]) == 2

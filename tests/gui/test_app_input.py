@@ -26,18 +26,18 @@ def drag(qtbot, widget, points):
 
 def test_drawing_a_digit_changes_the_prediction(qtbot, window):
     panel = window.input_panel
-    assert window.trace.predicted == window.trace.label == 0
-    before = window.trace.y_pred.copy()
+    assert window.state.trace.predicted == window.state.trace.label == 0
+    before = window.state.trace.y_pred.copy()
     canvas = panel.canvas
-    with qtbot.waitSignal(window.sample_changed):
+    with qtbot.waitSignal(window.state.sample_changed):
         drag(qtbot, canvas, [(98, 30 + 4 * k) for k in range(35)])  # a vertical stroke: a "1"
     assert canvas.image[5:23, 14].min() > 0.9 and canvas.image[:, :5].max() == 0
-    np.testing.assert_array_equal(window.trace.x[0, :, :, 0], canvas.image)
-    assert window.trace.predicted != 0
-    assert f"prediction {window.trace.predicted}" in panel.prediction.text().replace("<b>", "").replace("</b>", "")
-    assert not np.allclose(window.trace.y_pred, before)
+    np.testing.assert_array_equal(window.state.trace.x[0, :, :, 0], canvas.image)
+    assert window.state.trace.predicted != 0
+    assert f"prediction {window.state.trace.predicted}" in panel.prediction.text().replace("<b>", "").replace("</b>", "")
+    assert not np.allclose(window.state.trace.y_pred, before)
     window.show_view("output")
-    np.testing.assert_allclose(window.views["output"].bars.opts["height"], window.trace.y_pred[0])
+    np.testing.assert_allclose(window.views["output"].bars.opts["height"], window.state.trace.y_pred[0])
     qtbot.mouseClick(panel.clear_button, Qt.LeftButton)
     assert canvas.is_empty()
 
@@ -48,10 +48,10 @@ def test_a_bad_image_file_shows_a_message_and_keeps_the_input(qtbot, window, tmp
     messages = []
     monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: messages.append(text))
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(bad), ""))
-    x_before, position = window.trace.x.copy(), window.controller.cursor.position
+    x_before, position = window.state.trace.x.copy(), window.controller.cursor.position
     qtbot.mouseClick(window.input_panel.open_button, Qt.LeftButton)
     assert len(messages) == 1 and "digit.png" in messages[0] and "PNG or JPEG" in messages[0]
-    np.testing.assert_array_equal(window.trace.x, x_before)
+    np.testing.assert_array_equal(window.state.trace.x, x_before)
     assert window.controller.cursor.position == position
 
 
@@ -66,25 +66,25 @@ def test_an_image_file_becomes_the_input_at_the_models_size(qtbot, window, tmp_p
     painter.end()
     assert image.save(str(path))
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(path), ""))
-    with qtbot.waitSignal(window.sample_changed):
+    with qtbot.waitSignal(window.state.sample_changed):
         qtbot.mouseClick(window.input_panel.open_button, Qt.LeftButton)
-    x = window.trace.x[0]
+    x = window.state.trace.x[0]
     assert x.shape == (28, 28, 1)
     assert x[4, 14, 0] > 0.5 and x[26, 2, 0] < 0.1, "ink is light, paper dark"
     assert "inverted" in window.input_panel.status.text()
 
 
 def test_choose_samples_by_index_class_random_and_misclassified(qtbot, window):
-    panel, data = window.input_panel, window.dataset
+    panel, data = window.input_panel, window.state.dataset
     panel.index_spin.setValue(7)
-    np.testing.assert_array_equal(window.trace.x[0], data.x_test[7])
-    assert window.trace.label == data.y_test[7]
+    np.testing.assert_array_equal(window.state.trace.x[0], data.x_test[7])
+    assert window.state.trace.label == data.y_test[7]
     panel.class_combo.setCurrentIndex(4)
     qtbot.mouseClick(panel.class_button, Qt.LeftButton)
     first_four = int(np.flatnonzero((data.y_test == 4) & (np.arange(len(data.y_test)) > 7))[0])
-    assert panel.index == first_four and window.trace.label == 4
+    assert panel.index == first_four and window.state.trace.label == 4
     qtbot.mouseClick(panel.mistake_button, Qt.LeftButton)
-    assert window.trace.predicted != window.trace.label
+    assert window.state.trace.predicted != window.state.trace.label
     assert panel.index_spin.value() == panel.index
     qtbot.mouseClick(panel.random_button, Qt.LeftButton)
-    np.testing.assert_array_equal(window.trace.x[0], data.x_test[panel.index])
+    np.testing.assert_array_equal(window.state.trace.x[0], data.x_test[panel.index])

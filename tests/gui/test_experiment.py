@@ -7,8 +7,8 @@ from tests.gui.test_training import WAIT_MS, configure, tiny_window
 
 
 def chosen_image(window, index=3):
-    x, label = window.dataset.x_test[index], int(window.dataset.y_test[index])
-    window.set_sample(x, label, f"test sample {index}")
+    x, label = window.state.dataset.x_test[index], int(window.state.dataset.y_test[index])
+    window.state.set_sample(x, label, f"test sample {index}")
     return x
 
 
@@ -16,26 +16,26 @@ def test_the_experiment_flips_the_prediction_of_a_chosen_image(qtbot):
     window = tiny_window(qtbot)
     panel = window.experiment_panel
     x = chosen_image(window)
-    before = int(np.argmax(window.model.predict(x[None])[0]))
+    before = int(np.argmax(window.state.model.predict(x[None])[0]))
     target = 1 - before
     panel.target_combo.setCurrentIndex(target + 1)
     panel.train_combo.setCurrentText("dense")
     panel.lr_spin.setValue(0.1)
-    optimizer = window.model.optimizer
-    conv_kernel = window.model.layers[0].params["kernel"].copy()
+    optimizer = window.state.model.optimizer
+    conv_kernel = window.state.model.layers[0].params["kernel"].copy()
     with qtbot.waitSignal(panel.finished, timeout=WAIT_MS) as finished:
         panel.play_button.click()
     last = finished.args[0]
     assert last["flipped"] and last["target"] == target and last["iteration"] >= 1
-    assert int(np.argmax(window.model.predict(x[None])[0])) == target
-    assert np.array_equal(window.model.layers[0].params["kernel"], conv_kernel), "only dense layers trained"
-    assert window.model.optimizer is optimizer and all(layer.trainable for layer in window.model.layers)
+    assert int(np.argmax(window.state.model.predict(x[None])[0])) == target
+    assert np.array_equal(window.state.model.layers[0].params["kernel"], conv_kernel), "only dense layers trained"
+    assert window.state.model.optimizer is optimizer and all(layer.trainable for layer in window.state.model.layers)
     iterations, probabilities = panel.curve.getData()
     assert list(iterations) == list(range(last["iteration"] + 1))
     assert probabilities[-1] == last["target_probability"] > 0.5 > probabilities[0]
     brushes = [point.brush().color().name() for point in panel.points.points()]
     assert brushes[0] != brushes[-1], "points are coloured by the predicted class"
-    assert window.trace.predicted == target, "the lecture views show the changed network"
+    assert window.state.trace.predicted == target, "the lecture views show the changed network"
     assert "flipped" in panel.status.text() and panel.play_button.text() == "Play"
 
 
@@ -43,8 +43,8 @@ def test_default_target_is_the_least_likely_class_and_undo_restores(qtbot):
     window = tiny_window(qtbot)
     panel = window.experiment_panel
     x = chosen_image(window, 5)
-    probabilities = window.model.predict(x[None])[0]
-    weights = window.model.get_weights()
+    probabilities = window.state.model.predict(x[None])[0]
+    weights = window.state.model.get_weights()
     assert panel.target_combo.currentIndex() == 0 and panel.target() is None
     panel.step()
     first = panel.records[0]
@@ -52,10 +52,10 @@ def test_default_target_is_the_least_likely_class_and_undo_restores(qtbot):
     assert np.array_equal(first["probabilities"], probabilities)
     panel.step()
     assert panel.records[-1]["iteration"] == 1 and panel.running
-    assert any(not np.array_equal(weights[k], v) for k, v in window.model.get_weights().items())
+    assert any(not np.array_equal(weights[k], v) for k, v in window.state.model.get_weights().items())
     panel.undo()
     assert not panel.running
-    assert all(np.array_equal(weights[k], v) for k, v in window.model.get_weights().items())
+    assert all(np.array_equal(weights[k], v) for k, v in window.state.model.get_weights().items())
 
 
 def test_stops_after_the_step_limit(qtbot):
@@ -99,9 +99,9 @@ def test_a_new_model_ends_the_run_on_the_old_model(qtbot):
     window = tiny_window(qtbot)
     panel = window.experiment_panel
     chosen_image(window)
-    old, old_optimizer = window.model, window.model.optimizer
+    old, old_optimizer = window.state.model, window.state.model.optimizer
     panel.step()
     assert panel.running and old.optimizer is not old_optimizer, "the experiment uses its own SGD"
-    window.set_model(tiny_model(filters=3))
+    window.state.set_model(tiny_model(filters=3))
     assert not panel.running and old.optimizer is old_optimizer
-    assert window.model.optimizer is not old_optimizer and not panel.undo_button.isEnabled()
+    assert window.state.model.optimizer is not old_optimizer and not panel.undo_button.isEnabled()

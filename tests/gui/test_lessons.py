@@ -9,8 +9,7 @@ import pytest
 from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QApplication, QFileDialog, QMessageBox
 
-from cnnviz.gui.lessons.panel import LessonPanel
-from cnnviz.gui.lessons.presentation import PresentationMode, font_scale_for
+from cnnviz.gui.lessons.presentation import font_scale_for
 from tests.gui.helpers import make_window
 
 
@@ -21,9 +20,9 @@ def unsaved_lessons_are_discarded(monkeypatch):
 
 
 def lesson_window(qtbot):
-    """The window as app.main builds it: the Lesson panel and the presentation mode."""
+    """The window as app.main builds it, with its Lesson panel (and presentation mode)."""
     window = make_window(qtbot)
-    panel = LessonPanel(window, PresentationMode(window))
+    panel = window.lesson_panel
     window.activateWindow()  # shortcuts go to the active window
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
     return window, panel
@@ -52,8 +51,8 @@ def test_make_save_reopen_and_present_a_lesson_with_pagedown_only(qtbot, tmp_pat
 
     window.show_view("pool")
     window.controller.jump_global(2704)
-    window.model.optimizer.momentum = 0.5               # an optimizer setting the slide keeps
-    window.model.layers[0].params["kernel"][0, 0, 0, 0] += 1.0  # weights that are in no file yet
+    window.state.model.optimizer.momentum = 0.5         # an optimizer setting the slide keeps
+    window.state.model.layers[0].params["kernel"][0, 0, 0, 0] += 1.0  # weights that are in no file yet
     press(qtbot, window, Qt.Key_B, Qt.ControlModifier)  # slide 2
     assert panel.list.count() == 2
     window.controller.jump_global(2704 + 4)
@@ -87,8 +86,8 @@ def test_make_save_reopen_and_present_a_lesson_with_pagedown_only(qtbot, tmp_pat
     assert not panel.timer.isActive()
     press(qtbot, window, Qt.Key_PageDown)                # the next slide, with its own weights and momentum
     assert window.controller.cursor.position == 2704 and window.tabs.currentWidget().name == "pool"
-    assert window.model.optimizer.momentum == 0.5
-    assert window.model.layers[0].params["kernel"][0, 0, 0, 0] == panel.prepared.model.layers[0].params[
+    assert window.state.model.optimizer.momentum == 0.5
+    assert window.state.model.layers[0].params["kernel"][0, 0, 0, 0] == panel.prepared.model.layers[0].params[
         "kernel"][0, 0, 0, 0]
     assert panel.presenter.title.text().startswith("Forward: max_pooling2d_1")
     assert panel.presenter.next_title.text() == "Next: (end of the lesson)"
@@ -122,7 +121,7 @@ def test_a_lesson_with_broken_slides_opens_and_presents_the_rest(qtbot, tmp_path
     press(qtbot, window, Qt.Key_PageDown)                # slides 2 and 3 are skipped
     assert panel.index == 3 and window.controller.cursor.position == 2704
     assert window.tabs.currentWidget().name == "pool"
-    assert window.input_panel.index == 5 and window.description == "test sample 5"  # the Input tab agrees
+    assert window.input_panel.index == 5 and window.state.description == "test sample 5"  # the Input tab agrees
 
 
 def test_presentation_without_a_lesson_is_the_plain_layout(qtbot):
@@ -160,10 +159,8 @@ def test_file_menu_exports_the_view_as_png_and_svg_and_the_step_as_gif_and_mp4(q
     from PIL import Image
     from PyQt5.QtWidgets import QInputDialog
 
-    from cnnviz.gui.lessons.export_actions import ExportActions
-
     window, panel = lesson_window(qtbot)
-    actions = ExportActions(window, panel)
+    actions = window.export_actions
     window.controller.jump_global(2704)                  # the first max-pooling step: 676 frames
     window.controller.set_granularity("row")             # 13 windows a row: 52 rows, and the last frame
     targets = iter([str(tmp_path / "view.png"), str(tmp_path / "view.svg"), str(tmp_path / "step.gif"),

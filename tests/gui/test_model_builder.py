@@ -115,14 +115,14 @@ def test_model_menu_switches_the_window_model(qtbot, tmp_path, monkeypatch, mess
         return QDialog.Accepted
 
     monkeypatch.setattr(QDialog, "exec_", build_and_accept)
-    old = window.model
-    with qtbot.waitSignal(window.model_changed):
+    old = window.state.model
+    with qtbot.waitSignal(window.state.model_changed):
         menu.build_dialog()
-    assert window.model is not old and window.model.input_shape == (8, 8, 1)
-    assert window.model.layers[-1].output_shape == (2,)
+    assert window.state.model is not old and window.state.model.input_shape == (8, 8, 1)
+    assert window.state.model.layers[-1].output_shape == (2,)
     (tmp_path / "broken.json").write_text("{")
     broken = str(tmp_path / "broken.json")
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (broken, "")))
-    current = window.model
+    current = window.state.model
     assert not menu.open_dialog()
-    assert window.model is current and "not a valid JSON" in messages[-1][1]
+    assert window.state.model is current and "not a valid JSON" in messages[-1][1]

@@ -11,8 +11,7 @@ from PyQt5.QtCore import Qt, QTimer
 from cnnviz.data import synthetic
 from cnnviz.engine.layers import Conv2D, Dense, Flatten, Input, MaxPooling2D
 from cnnviz.engine.model import Sequential
-from cnnviz.gui.main_window import MainWindow
-from cnnviz.gui.training_panel import install
+from cnnviz.gui.app import build_window
 
 WAIT_MS = 20000
 
@@ -26,8 +25,7 @@ def tiny_model(filters=2, seed=0, name="tiny"):
 def tiny_window(qtbot, model=None, dataset=None):
     """A real MainWindow with the training side installed, on 8x8 'bars' images (2 classes)."""
     dataset = dataset or synthetic("bars", size=8, n_train=96, n_test=32, seed=0)
-    window = MainWindow(model or tiny_model(), dataset)
-    install(window)
+    window = build_window(model or tiny_model(), dataset)
     qtbot.addWidget(window)
     window.show()
     return window
@@ -60,7 +58,7 @@ def test_training_reports_epochs_fills_the_plots_and_updates_the_live_model(qtbo
     window = tiny_window(qtbot)
     panel = window.training_panel
     configure(panel, epochs=3)
-    before = window.model.get_weights()
+    before = window.state.model.get_weights()
     assert panel.start()
     epochs = []
     panel.worker.epoch_done.connect(epochs.append)
@@ -78,11 +76,11 @@ def test_training_reports_epochs_fills_the_plots_and_updates_the_live_model(qtbo
     assert panel.loss_plot.plotItem.legend is not None
     assert panel.loss_plot.plotItem.getAxis("bottom").labelText == "epoch"
     assert "epoch 3/3" in panel.progress.format() and "samples/s" in panel.speed.text()
-    after = window.model.get_weights()
+    after = window.state.model.get_weights()
     assert any(not np.array_equal(before[k], after[k]) for k in before), "the live model got the trained weights"
-    kernel = window.model.layers[0].params["kernel"]
-    assert np.array_equal(window.trace.records[0].layer.params["kernel"], kernel)
-    assert np.array_equal(window.trace.records[0].params["kernel"], kernel), "the trace shows the new weights"
+    kernel = window.state.model.layers[0].params["kernel"]
+    assert np.array_equal(window.state.trace.records[0].layer.params["kernel"], kernel)
+    assert np.array_equal(window.state.trace.records[0].params["kernel"], kernel), "the trace shows the new weights"
 
 
 def test_worker_sends_copies_not_live_arrays(qtbot):
@@ -93,8 +91,8 @@ def test_worker_sends_copies_not_live_arrays(qtbot):
     records = []
     panel.worker.progress.connect(records.extend)
     worker_model = panel.worker.model
-    assert worker_model is not window.model
-    assert not np.shares_memory(worker_model.layers[0].params["kernel"], window.model.layers[0].params["kernel"])
+    assert worker_model is not window.state.model
+    assert not np.shares_memory(worker_model.layers[0].params["kernel"], window.state.model.layers[0].params["kernel"])
     wait_idle(qtbot, panel)
     assert records and all(isinstance(r["loss"], float) and isinstance(r["accuracy"], float) for r in records)
 
@@ -105,11 +103,11 @@ def test_pause_shows_current_weights_then_resume_and_stop(qtbot):
         panel.pause_button.click()
     assert panel.state == "paused" and panel.pause_button.text() == "Resume"
     worker_weights, _ = panel.worker.copy_state()
-    live = window.model.get_weights()
+    live = window.state.model.get_weights()
     assert all(np.array_equal(live[k], worker_weights[k]) for k in live)
-    assert np.array_equal(window.trace.records[-1].params["kernel"], live["dense_1/kernel"])
+    assert np.array_equal(window.state.trace.records[-1].params["kernel"], live["dense_1/kernel"])
     qtbot.wait(100)
-    assert all(np.array_equal(live[k], window.model.get_weights()[k]) for k in live), "paused means no training"
+    assert all(np.array_equal(live[k], window.state.model.get_weights()[k]) for k in live), "paused means no training"
     count = len(panel.history["x"])
     panel.pause_button.click()
     assert panel.state == "running"
@@ -126,7 +124,7 @@ def test_learning_rate_change_applies_without_resetting_the_network(qtbot):
     window = tiny_window(qtbot)
     panel = window.training_panel
     configure(panel, lr=0.05, epochs=100_000)
-    initial = window.model.get_weights()
+    initial = window.state.model.get_weights()
     panel.start()
     with qtbot.waitSignal(panel.worker.epoch_done, timeout=WAIT_MS):
         pass
@@ -136,7 +134,7 @@ def test_learning_rate_change_applies_without_resetting_the_network(qtbot):
     assert panel.worker.model.optimizer is optimizer, "same optimizer kind: its state is kept"
     with qtbot.waitSignal(panel.worker.paused, timeout=WAIT_MS):
         panel.pause()
-    trained = window.model.get_weights()
+    trained = window.state.model.get_weights()
     assert any(not np.array_equal(initial[k], trained[k]) for k in initial)
     panel.lr_spin.setValue(0.0)  # applies on resume: the network must stay exactly as it is
     panel.resume()
@@ -145,16 +143,16 @@ def test_learning_rate_change_applies_without_resetting_the_network(qtbot):
             pass
     panel.stop()
     wait_idle(qtbot, panel)
-    final = window.model.get_weights()
+    final = window.state.model.get_weights()
     assert all(np.array_equal(trained[k], final[k]) for k in final), "not reset, and lr 0 froze it"
-    assert window.model.optimizer.learning_rate == 0.0
+    assert window.state.model.optimizer.learning_rate == 0.0
 
 
 def test_switching_optimizer_between_epochs_keeps_the_weights(qtbot):
     window = tiny_window(qtbot)
     panel = window.training_panel
     configure(panel, optimizer="sgd", lr=0.0, epochs=100_000)
-    initial = window.model.get_weights()
+    initial = window.state.model.get_weights()
     panel.start()
     with qtbot.waitSignal(panel.worker.epoch_done, timeout=WAIT_MS):
         pass
@@ -164,8 +162,8 @@ def test_switching_optimizer_between_epochs_keeps_the_weights(qtbot):
     with qtbot.waitSignal(panel.worker.epoch_done, timeout=WAIT_MS):
         pass
     panel.stop_and_wait()
-    final = window.model.get_weights()
-    assert window.model.optimizer.name == "adam"
+    final = window.state.model.get_weights()
+    assert window.state.model.optimizer.name == "adam"
     changed = [k for k in final if not np.array_equal(initial[k], final[k])]
     assert changed, "Adam trained from the untouched weights"
 
@@ -176,7 +174,7 @@ def test_non_finite_loss_pauses_with_a_message_and_keeps_the_weights(qtbot, mess
     window = tiny_window(qtbot, dataset=data)
     panel = window.training_panel
     configure(panel, lr=0.1, batch=32, epochs=2)  # one batch per epoch: the very first step fails
-    initial = window.model.get_weights()
+    initial = window.state.model.get_weights()
     panel.start()
     # Wait for the panel, which turns "paused" in this thread: the worker sends its only
     # `paused` at once, possibly before a wait on the worker's own signal would listen.
@@ -184,7 +182,7 @@ def test_non_finite_loss_pauses_with_a_message_and_keeps_the_weights(qtbot, mess
         pass
     assert panel.state == "paused"
     assert messages and "learning rate" in messages[-1][1] and "nan" in messages[-1][1].lower()
-    final = window.model.get_weights()
+    final = window.state.model.get_weights()
     assert all(np.array_equal(initial[k], final[k]) for k in final), "the weights from before the bad step"
     panel.stop_and_wait()
     assert panel.state == "idle"
@@ -196,25 +194,25 @@ def test_closing_the_window_while_training_stops_the_worker(qtbot):
     window.close()
     assert panel.state == "idle" and panel.worker is None
     assert thread.isFinished()
-    assert all(np.all(np.isfinite(v)) for v in window.model.get_weights().values())
+    assert all(np.all(np.isfinite(v)) for v in window.state.model.get_weights().values())
 
 
 def test_start_refuses_data_that_does_not_fit(qtbot, messages):
     window = tiny_window(qtbot)
     panel = window.training_panel
-    window.dataset = synthetic("bars", size=10, n_train=8, n_test=4)
+    window.state.dataset = synthetic("bars", size=10, n_train=8, n_test=4)
     assert not panel.start()
     assert panel.state == "idle" and "8x8x1" in messages[-1][1] and "10x10x1" in messages[-1][1]
-    window.dataset = None
+    window.state.dataset = None
     assert not panel.start() and "no dataset" in messages[-1][1]
 
 
 def test_a_new_architecture_stops_training_and_clears_the_plots(qtbot):
     window, panel = endless_training(qtbot, until="epoch_done")
-    old = window.model
-    window.set_model(tiny_model(filters=3, seed=1))
+    old = window.state.model
+    window.state.set_model(tiny_model(filters=3, seed=1))
     assert panel.state == "idle" and panel.history["x"] == []
-    assert window.model.layers[0].params["kernel"].shape[-1] == 3 and old is not window.model
+    assert window.state.model.layers[0].params["kernel"].shape[-1] == 3 and old is not window.state.model
 
 
 def test_gui_event_loop_keeps_running_while_training(qtbot):

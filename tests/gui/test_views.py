@@ -7,32 +7,39 @@ import pytest
 from PyQt5.QtCore import QPointF, Qt
 
 from cnnviz.gui.views.common import fmt, wrapped_cell
-from tests.gui.helpers import make_window
+from tests.gui.helpers import frame_numbers, make_window, rows_html, shown_numbers
 
 
 def expected_numbers(frame) -> list[str]:
     """The numbers of a frame that the equation panel must show, formatted as the panel does."""
-    kind = frame["kind"]
     keys = {
         "conv_forward": ("sum", "bias", "a", "z"), "maxpool_forward": ("z",), "avgpool_forward": ("sum", "z"),
         "dense_forward": ("sum", "bias", "a", "z"), "flatten_forward": ("value",), "loss": ("loss",),
         "conv_backward_weight": ("grad", "bias_grad"), "conv_backward_input": ("sum",),
-        "maxpool_backward": ("delta",), "avgpool_backward": ("delta",), "dense_backward": ("sum", "input"),
-        "flatten_backward": ("output_grad", "input_grad"), "update": ("param", "grad", "change", "param_after"),
+        "maxpool_backward": ("delta",), "avgpool_backward": ("delta", "share"), "dense_backward": ("sum", "input"),
+        "flatten_backward": ("output_grad", "input_grad"),
+        "update": ("param", "grad", "effective_grad", "change", "param_after"),
         "dropout_forward": ("value", "z"), "activation_forward": ("a", "z"),
         "dropout_backward": ("output_grad", "input_grad"), "activation_backward": ("h_prime", "output_grad", "delta"),
-    }[kind]
-    numbers = [fmt(frame[key]) for key in keys]
-    if kind in ("conv_forward", "conv_backward_input"):
-        numbers.append(fmt(frame["channel_sums"][0]))
-        numbers += [fmt(v) for v in frame["products"][..., 0].ravel()[:3]] if kind == "conv_forward" else []
-    if kind == "loss":
-        numbers.append(fmt(frame["probabilities"][frame["label"]]))
-    if kind == "maxpool_backward":
-        numbers += [fmt(v) for v in frame["input_grad"].ravel()]
-    if kind == "dense_backward":
-        numbers += [fmt(v) for v in frame["weight_grads"][:3]]
+    }[frame.kind]
+    numbers = [fmt(getattr(frame, key)) for key in keys]
+    if frame.kind in ("conv_forward", "conv_backward_input"):
+        numbers.append(fmt(frame.channel_terms[0].total))
+        numbers += [fmt(v) for v in frame.channel_terms[0].products[frame.channel_terms[0].order[:3]]]
+    if frame.kind == "maxpool_backward":
+        numbers += [fmt(v) for v in frame.input_grad.ravel()]
+    if frame.kind == "dense_backward":
+        numbers += [fmt(v) for v in frame.weight_grads[:3]]
     return numbers
+
+
+def check_equation(window, frame):
+    """The key numbers are shown, and every number in the panel's rows is a field of the frame."""
+    text = window.equation.toPlainText()
+    for number in expected_numbers(frame):
+        assert shown(number, text), (frame.kind, number)
+    extra = shown_numbers(rows_html(window.equation.toHtml())) - frame_numbers(frame)
+    assert not extra, (frame.kind, f"numbers on screen that are no field of the frame: {sorted(extra)}")
 
 
 def shown(number: str, text: str) -> bool:
@@ -43,11 +50,11 @@ def shown(number: str, text: str) -> bool:
 def jump_to(window, kind, frame_index, view_name):
     """Go to a frame of the first step of ``kind``; the tabs follow the cursor to ``view_name``.
     Returns (step, frame, view)."""
-    step = next(s for s in window.trace.steps if s.kind == kind)
+    step = next(s for s in window.state.trace.steps if s.kind == kind)
     window.controller.jump(step.index, frame_index)
     view = window.views[view_name]
     assert window.tabs.currentWidget() is view
-    return step, window.trace.frame(step.index, frame_index), view
+    return step, window.state.trace.frame(step.index, frame_index), view
 
 
 @pytest.fixture
@@ -58,18 +65,16 @@ def window(qtbot):
 def test_whole_pass_shows_the_numbers_of_the_current_frame(qtbot, window):
     """Walk forward, loss, backward and update with the Right key (by channel), then visit
     frames inside every step; the equation panel always shows the trace's own numbers."""
-    trace = window.trace
+    trace = window.state.trace
     window.granularity_combo.setCurrentText("channel")
     seen_kinds = set()
     visits = 0
     while True:
         step, frame_index = window.controller.cursor.step, window.controller.cursor.frame
         frame = trace.frame(step, frame_index)
-        text = window.equation.toPlainText()
-        assert trace.steps[step].title in text
-        for number in expected_numbers(frame):
-            assert shown(number, text), (frame["kind"], number)
-        seen_kinds.add(frame["kind"])
+        assert trace.steps[step].title in window.equation.toPlainText()
+        check_equation(window, frame)
+        seen_kinds.add(frame.kind)
         visits += 1
         if window.controller.at_end():
             break
@@ -81,9 +86,7 @@ def test_whole_pass_shows_the_numbers_of_the_current_frame(qtbot, window):
     for step in trace.steps:
         for frame_index in rng.integers(step.frame_count, size=2):
             window.controller.jump(step.index, int(frame_index))
-            text = window.equation.toPlainText()
-            for number in expected_numbers(trace.frame(step.index, int(frame_index))):
-                assert shown(number, text), number
+            check_equation(window, trace.frame(step.index, int(frame_index)))
 
 
 def test_every_other_layer_kind_shows_its_numbers(qtbot, window):
@@ -95,23 +98,21 @@ def test_every_other_layer_kind_shows_its_numbers(qtbot, window):
                         Activation("tanh"), AveragePooling2D(2, padding="same"), Dropout(0.3), Flatten(),
                         Dense(10, activation="softmax")], seed=3)
     model.compile(optimizer="adam")
-    window.set_model(model)
-    trace = window.trace
+    window.state.set_model(model)
+    trace = window.state.trace
     kinds = set()
     rng = np.random.default_rng(1)
     for step in trace.steps:
         for frame_index in {0, step.frame_count - 1, *rng.integers(step.frame_count, size=3)}:
             window.controller.jump(step.index, int(frame_index))
             frame = trace.frame(step.index, int(frame_index))
-            kinds.add(frame["kind"])
+            kinds.add(frame.kind)
+            check_equation(window, frame)
             text = window.equation.toPlainText()
-            for number in expected_numbers(frame):
-                assert shown(number, text), (frame["kind"], number)
-            if frame["kind"] == "update":
-                assert set(frame["state_after"]) >= {"m", "v"}
-                for name, after in frame["state_after"].items():  # Adam's moments, before and after
-                    before = frame["state_before"].get(name, 0)
-                    assert f"{name}\n{fmt(before)} → {fmt(after)}" in text
+            if frame.kind == "update":
+                assert set(frame.state_after) >= {"m", "v"}
+                for name, after in frame.state_after.items():  # Adam's moments, before and after
+                    assert f"{name}\n{fmt(frame.state_before[name])} → {fmt(after)}" in text
     assert {"avgpool_forward", "avgpool_backward", "dropout_forward", "dropout_backward", "activation_forward",
             "activation_backward"} <= kinds
 
@@ -119,16 +120,16 @@ def test_every_other_layer_kind_shows_its_numbers(qtbot, window):
 def test_conv_view_draws_window_kernel_and_output_filling_in(window):
     view = window.views["conv"]
     window.controller.jump(0, 30)  # channel 0, row 1, col 4 of a 26x26 output
-    frame = window.trace.frame(0, 30)
+    frame = window.state.trace.frame(0, 30)
     assert window.tabs.currentWidget() is view
-    i, j, _ = frame["out_index"]
+    i, j, _ = frame.out_index
     shown = view.output.image.image
-    assert shown[i, j] == pytest.approx(frame["z"])
+    assert shown[i, j] == pytest.approx(frame.z)
     assert np.isnan(shown[i, j + 1]) and not np.isnan(shown[i, j - 1]), "the output fills in cell by cell"
-    np.testing.assert_array_equal(view.kernel.image.image, frame["kernel"][..., 0])
+    np.testing.assert_array_equal(view.kernel.image.image, frame.kernel[..., 0])
     box = view.input.box.rect()
-    assert (box.x(), box.y(), box.width(), box.height()) == (frame["cols"][0], frame["rows"][0], 3, 3)
-    assert [t.toPlainText() for t in view.kernel.texts][:2] == [f"{v:.2f}" for v in frame["kernel"][0, :2, 0]]
+    assert (box.x(), box.y(), box.width(), box.height()) == (frame.window.cols[0], frame.window.rows[0], 3, 3)
+    assert [t.toPlainText() for t in view.kernel.texts][:2] == [f"{v:.2f}" for v in frame.kernel[0, :2, 0]]
 
 
 def test_clicking_an_output_cell_jumps_to_its_frame(qtbot, window):
@@ -144,15 +145,15 @@ def test_clicking_an_output_cell_jumps_to_its_frame(qtbot, window):
 
 
 def test_max_pool_marks_the_winner_and_routes_back_to_it(window):
-    trace = window.trace
+    trace = window.state.trace
     _, frame, view = jump_to(window, "maxpool_forward", 40, "pool")
     mark = view.input.mark.rect()
-    assert (mark.y(), mark.x()) == tuple(frame["winner_input"]) and view.input.mark.isVisible()
-    assert view.output.image.image[frame["out_index"][:2]] == pytest.approx(frame["z"])
+    assert (mark.y(), mark.x()) == tuple(frame.winner_input) and view.input.mark.isVisible()
+    assert view.output.image.image[frame.out_index[:2]] == pytest.approx(frame.z)
     pool_backward = next(s for s in trace.steps if s.kind == "maxpool_backward")
     window.controller.jump(pool_backward.index, 40)
     back = trace.frame(pool_backward.index, 40)
-    np.testing.assert_allclose(view.window.image.image, back["routed"])
+    np.testing.assert_allclose(view.window.image.image, back.routed)
     low, high = view.window.image.levels
     assert low == -high, "signed values use levels centred on zero"
 
@@ -163,27 +164,27 @@ def test_backward_view_uses_a_diverging_map_centred_on_zero_with_a_colour_bar(wi
         low, high = panel.image.levels
         assert low == -high and panel.colorbar is not None
         assert tuple(panel.colorbar.levels()) == (low, high)
-    i, j, _ = frame["in_index"]
-    assert view.right.image.image[i, j] == pytest.approx(frame["sum"])
+    i, j, _ = frame.in_index
+    assert view.right.image.image[i, j] == pytest.approx(frame.sum)
     # the flipped kernel's window over the padded δ map covers exactly the δ cells this frame multiplies
     box = view.left.box.rect()
     assert (box.y(), box.x(), box.height(), box.width()) == (i - 2, j - 2, 3, 3)  # 'valid' 3x3 conv
     window = view.left.image.image[i:i + 3, j:j + 3]  # the image starts 2 padding cells before row/col 0
-    np.testing.assert_array_equal(np.nan_to_num(window), frame["delta_window"][..., 0])
+    np.testing.assert_array_equal(np.nan_to_num(window), frame.delta_window[..., 0])
     assert view.left.padding.isVisible()
 
 
 def test_update_view_shows_w_gradient_change_and_new_w(window):
-    trace = window.trace
+    trace = window.state.trace
     step = next(s for s in trace.steps if s.kind == "update" and s.param_key == "kernel")
     window.controller.jump(step.index, 4)
     frame = trace.frame(step.index, 4)
     view = window.views["update"]
-    m, n, _, _ = frame["param_index"]
-    assert view.weights.image.image[m, n] == pytest.approx(frame["param"])
-    assert view.grad.image.image[m, n] == pytest.approx(frame["grad"])
-    assert view.change.image.image[m, n] == pytest.approx(frame["change"])
-    assert view.after.image.image[m, n] == pytest.approx(frame["param_after"])
+    m, n, _, _ = frame.param_index
+    assert view.weights.image.image[m, n] == pytest.approx(frame.param)
+    assert view.grad.image.image[m, n] == pytest.approx(frame.grad)
+    assert view.change.image.image[m, n] == pytest.approx(frame.change)
+    assert view.after.image.image[m, n] == pytest.approx(frame.param_after)
 
 
 def test_feature_maps_enlarge_on_click_and_switch_to_deltas_backward(qtbot, window):
@@ -193,9 +194,9 @@ def test_feature_maps_enlarge_on_click_and_switch_to_deltas_backward(qtbot, wind
     image = view.images[2][3]  # conv2d_2, channel 3
     point = view.graphics.mapFromScene(image.mapToScene(QPointF(2.5, 2.5)))
     qtbot.mouseClick(view.graphics.viewport(), Qt.LeftButton, pos=point)
-    np.testing.assert_array_equal(view.large.image.image, window.trace.records[2].z[0, :, :, 3])
+    np.testing.assert_array_equal(view.large.image.image, window.state.trace.records[2].z[0, :, :, 3].astype(np.float32))
     window.follow_box.setChecked(True)
-    backward = next(s for s in window.trace.steps if s.phase == "backward")
+    backward = next(s for s in window.state.trace.steps if s.phase == "backward")
     window.controller.jump(backward.index)
     view.show_frame(backward, window.frame)
     assert view.mode() == "delta"
@@ -204,43 +205,43 @@ def test_feature_maps_enlarge_on_click_and_switch_to_deltas_backward(qtbot, wind
 
 
 def test_dense_view_shows_inputs_times_weights_and_the_neuron_filling_in(qtbot, window):
-    trace = window.trace
+    trace = window.state.trace
     step, frame, view = jump_to(window, "dense_forward", 4, "dense")
-    largest = int(frame["order"][0])
-    row, col = wrapped_cell(largest, frame["inputs"].size)
-    assert view.left.image.image[row, col] == pytest.approx(frame["inputs"][largest])
-    assert view.middle.image.image[row, col] == pytest.approx(frame["products"][largest])
+    largest = frame.largest
+    row, col = wrapped_cell(largest, frame.inputs.size)
+    assert view.left.image.image[row, col] == pytest.approx(frame.inputs[largest])
+    assert view.middle.image.image[row, col] == pytest.approx(frame.terms.products[largest])
     for panel in (view.left, view.middle):
         box = panel.box.rect()
         assert (box.y(), box.x()) == (row, col) and panel.box.isVisible()
     low, high = view.middle.image.levels
     assert low == -high, "the products are signed: levels centred on zero"
-    assert view.right.image.image[0, 4] == pytest.approx(frame["z"])  # 10 outputs: one row
+    assert view.right.image.image[0, 4] == pytest.approx(frame.z)  # 10 outputs: one row
     assert np.isnan(view.right.image.image[0, 5]), "the neurons after this one are not computed yet"
     qtbot.wait(50)
     point = view.graphics.mapFromScene(view.right.image.mapToScene(QPointF(7.5, 0.5)))
     qtbot.mouseClick(view.graphics.viewport(), Qt.LeftButton, pos=point)
     assert (window.controller.cursor.step, window.controller.cursor.frame) == (step.index, 7)
-    assert "a = sum + b" in window.equation.toPlainText() and fmt(trace.frame(step.index, 7)["z"]) in \
+    assert "a = sum + b" in window.equation.toPlainText() and fmt(trace.frame(step.index, 7).z) in \
         window.equation.toPlainText()
 
 
 def test_flatten_shows_where_a_cell_and_its_channels_go_in_the_vector(window):
     step, frame, view = jump_to(window, "flatten_forward", 53, "dense")
-    record = window.trace.records[step.layer_index]
-    i, j, c = frame["in_index"]
+    record = window.state.trace.records[step.layer_index]
+    i, j, c = frame.in_index
     assert (view.left.box.rect().y(), view.left.box.rect().x()) == (i, j)
-    np.testing.assert_array_equal(view.middle.image.image[0], record.inputs[0, i, j])
+    np.testing.assert_array_equal(view.middle.image.image[0], record.inputs[0, i, j].astype(np.float32))
     assert view.middle.box.rect().x() == c
-    row, col = wrapped_cell(frame["out_index"], record.z.size)
-    assert view.right.image.image[row, col] == pytest.approx(frame["value"]) == record.inputs[0, i, j, c]
+    row, col = wrapped_cell(frame.out_index, record.z.size)
+    assert view.right.image.image[row, col] == pytest.approx(frame.value) == record.inputs[0, i, j, c]
     assert (view.right.box.rect().y(), view.right.box.rect().x()) == (row, col)
 
 
 def test_output_bars_show_probabilities_label_and_loss(window):
     view = window.views["output"]
     window.show_view("output")
-    trace = window.trace
+    trace = window.state.trace
     np.testing.assert_allclose(view.bars.opts["height"], trace.y_pred[0])
     assert f"true label {trace.label}" in view.summary and fmt(trace.loss) in view.summary
     expected = trace.y_pred[0] - np.eye(10)[trace.label]  # softmax + cross-entropy: the first delta is p - y
@@ -261,24 +262,17 @@ def test_forward_n_then_back_n_restores_the_display(qtbot, window):
     assert after[1] == before[1], "the rendered window is pixel for pixel the same"
 
 
-def test_hovering_over_an_output_cell_while_paused_shows_it(qtbot, window):
+def test_hovering_never_moves_the_lecture_only_a_click_does(qtbot, window):
     view = window.views["conv"]
-    window.controller.jump(0, 0)
+    window.controller.jump(0, 327)
     qtbot.wait(50)
     point = view.graphics.mapFromScene(view.output.image.mapToScene(QPointF(3.5, 9.5)))  # col 3, row 9
     qtbot.mouseMove(view.graphics.viewport(), pos=point)
-    qtbot.waitUntil(lambda: window.controller.cursor.frame == 9 * 26 + 3, timeout=2000)
-    window.controller.set_fps(1)
-    window.controller.play()
-    other = view.graphics.mapFromScene(view.output.image.mapToScene(QPointF(12.5, 2.5)))
-    qtbot.mouseMove(view.graphics.viewport(), pos=other)
     qtbot.wait(100)
-    assert window.controller.cursor.frame == 9 * 26 + 3, "no jumping under the mouse while playing"
-    window.controller.pause()
-    qtbot.mouseMove(view.graphics.viewport(), pos=point)
-    qtbot.wait(50)  # pyqtgraph limits the rate of mouse moves it handles
-    qtbot.mouseMove(view.graphics.viewport(), pos=other)
-    qtbot.waitUntil(lambda: window.controller.cursor.frame == 2 * 26 + 12, timeout=2000)
+    assert window.controller.cursor.frame == 327, "hover moved the frame"
+    assert "row 9, column 3" in view.graphics.toolTip()
+    qtbot.mouseClick(view.graphics.viewport(), Qt.LeftButton, pos=point)
+    qtbot.waitUntil(lambda: window.controller.cursor.frame == 9 * 26 + 3, timeout=2000)
 
 
 def test_clicking_a_layer_in_the_strip_focuses_it(qtbot, window):
@@ -286,7 +280,7 @@ def test_clicking_a_layer_in_the_strip_focuses_it(qtbot, window):
     step = window.controller.step
     assert (step.layer_index, step.phase, window.controller.cursor.frame) == (2, "forward", 0)
     assert window.strip.buttons[2].isChecked() and not window.strip.buttons[0].isChecked()
-    window.controller.jump(next(s.index for s in window.trace.steps if s.phase == "backward"))
+    window.controller.jump(next(s.index for s in window.state.trace.steps if s.phase == "backward"))
     qtbot.mouseClick(window.strip.buttons[0], Qt.LeftButton)
     assert (window.controller.step.layer_index, window.controller.step.phase) == (0, "backward")
     qtbot.mouseClick(window.strip.loss_button, Qt.LeftButton)
@@ -302,7 +296,7 @@ def test_the_slider_moves_the_cursor_and_follows_it(window):
 
 
 def test_all_input_channels_show_the_window_in_each_and_every_kernel_slice(qtbot, window):
-    trace = window.trace
+    trace = window.state.trace
     step = next(s for s in trace.steps if s.kind == "conv_forward" and s.layer_name == "conv2d_2")
     window.controller.jump(step.index, 40)
     view = window.views["conv"]
@@ -315,19 +309,19 @@ def test_all_input_channels_show_the_window_in_each_and_every_kernel_slice(qtbot
     assert view.input.image.image.shape == (2 * h + 1, 2 * w + 1), "4 channels in a 2x2 mosaic"
     boxes = [b for b in (view.input.box, *view.input.more_boxes) if b.isVisible()]
     assert len(boxes) == channels
-    row, col = frame["rows"][0], frame["cols"][0]
+    row, col = frame.window.rows[0], frame.window.cols[0]
     for c, box in enumerate(boxes):
         top, left = (c // 2) * (h + 1), (c % 2) * (w + 1)
         rect = box.rect()
         assert (rect.y(), rect.x(), rect.height(), rect.width()) == (top + row, left + col, 3, 3)
         np.testing.assert_array_equal(view.input.image.image[top + row:top + row + 3, left + col:left + col + 3],
-                                      frame["patch"][..., c])
+                                      frame.patch[..., c].astype(np.float32))
         kernel_tile = view.kernel.image.image[(c // 2) * 4:(c // 2) * 4 + 3, (c % 2) * 4:(c % 2) * 4 + 3]
-        np.testing.assert_allclose(kernel_tile, frame["kernel"][..., c], rtol=1e-6)
+        np.testing.assert_allclose(kernel_tile, frame.kernel[..., c], rtol=1e-6)
     window.controller.jump(0, 0)  # conv2d_1 has one input channel: no "all" there
     assert [combo.itemText(k) for k in range(combo.count())] == ["0"]
     window.controller.jump(step.index, 40)
     assert combo.currentText() == "all", "the choice comes back with the layer that has it"
     combo.setCurrentText("2")
     assert sum(b.isVisible() for b in (view.input.box, *view.input.more_boxes)) == 1
-    np.testing.assert_array_equal(view.kernel.image.image, frame["kernel"][..., 2].astype(np.float32))
+    np.testing.assert_array_equal(view.kernel.image.image, frame.kernel[..., 2].astype(np.float32))

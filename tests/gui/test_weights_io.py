@@ -15,12 +15,12 @@ from tests.gui.test_training import endless_training, tiny_model, tiny_window
 
 
 def predictions(window):
-    return window.model.predict(window.dataset.x_test)
+    return window.state.model.predict(window.state.dataset.x_test)
 
 
 def scramble(window, seed=1):
     rng = np.random.default_rng(seed)
-    window.model.set_weights({k: rng.normal(0, 0.5, v.shape) for k, v in window.model.get_weights().items()})
+    window.state.model.set_weights({k: rng.normal(0, 0.5, v.shape) for k, v in window.state.model.get_weights().items()})
 
 
 def test_save_then_open_gives_identical_predictions_and_a_recent_entry(qtbot, tmp_path, messages):
@@ -34,7 +34,7 @@ def test_save_then_open_gives_identical_predictions_and_a_recent_entry(qtbot, tm
     assert not np.allclose(predictions(window), expected)
     assert window.weights_io.open(path)
     assert np.array_equal(predictions(window), expected)
-    assert np.array_equal(window.trace.records[0].params["kernel"], window.model.layers[0].params["kernel"])
+    assert np.array_equal(window.state.trace.records[0].params["kernel"], window.state.model.layers[0].params["kernel"])
     assert weights_io.recent_files()[0] == str(path.resolve())
     window.weights_io._fill_recent()
     assert [a.data() for a in window.weights_io.recent_menu.actions()] == [str(path.resolve())]
@@ -51,7 +51,7 @@ def test_menu_actions_use_the_file_dialogs(qtbot, tmp_path, monkeypatch, message
     scramble(window)
     window.weights_io.save_action.trigger()  # Save: the same file again, no dialog needed
     assert np.array_equal(load_model(tmp_path / "chosen.npz").layers[0].params["kernel"],
-                          window.model.layers[0].params["kernel"])
+                          window.state.model.layers[0].params["kernel"])
     expected = predictions(window)
     scramble(window, seed=9)
     monkeypatch.setattr(QFileDialog, "getOpenFileName",
@@ -64,7 +64,7 @@ def test_menu_actions_use_the_file_dialogs(qtbot, tmp_path, monkeypatch, message
 
 
 def _valid_file(window, path):
-    window.model.save_weights(path)
+    window.state.model.save_weights(path)
     return dict(np.load(path, allow_pickle=False))
 
 
@@ -121,14 +121,14 @@ def test_a_bad_file_shows_a_message_and_changes_nothing(qtbot, tmp_path, message
     panel.history["x"].append(0.5)  # something in the plots that must stay
     panel.history["loss"].append(1.0)
     path = make_bad_file(kind, window, tmp_path)
-    model, trace, weights = window.model, window.trace, window.model.get_weights()
+    model, trace, weights = window.state.model, window.state.trace, window.state.model.get_weights()
     position = window.controller.cursor.position
     monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: pytest.fail("no question expected")))
     assert not window.weights_io.open(path)
     assert len(messages) == 1 and messages[0][0] == "Cannot open weights"
     assert "Nothing was changed" in messages[0][1] and str(path.name) in messages[0][1]
-    assert window.model is model and window.trace is trace and window.controller.cursor.position == position
-    assert all(np.array_equal(weights[k], v) for k, v in window.model.get_weights().items())
+    assert window.state.model is model and window.state.trace is trace and window.controller.cursor.position == position
+    assert all(np.array_equal(weights[k], v) for k, v in window.state.model.get_weights().items())
     assert panel.history["x"] == [0.5]
     assert weights_io.recent_files() == []
 
@@ -154,17 +154,17 @@ def test_other_architecture_says_which_layers_differ_and_can_switch(qtbot, tmp_p
         return question
 
     monkeypatch.setattr(QMessageBox, "question", staticmethod(answer(QMessageBox.No)))
-    model, weights = window.model, window.model.get_weights()
+    model, weights = window.state.model, window.state.model.get_weights()
     assert not window.weights_io.open(path)
-    assert window.model is model and all(np.array_equal(weights[k], v) for k, v in model.get_weights().items())
+    assert window.state.model is model and all(np.array_equal(weights[k], v) for k, v in model.get_weights().items())
     text = questions[-1]
     assert "conv2d_1" in text and "dense_1" in text and "max_pooling2d_1" not in text
     assert "(6, 6, 2)" in text and "(6, 6, 3)" in text
     monkeypatch.setattr(QMessageBox, "question", staticmethod(answer(QMessageBox.Yes)))
-    with qtbot.waitSignal(window.model_changed):
+    with qtbot.waitSignal(window.state.model_changed):
         assert window.weights_io.open(path)
-    assert window.model is not model and window.model.name == "wider"
-    assert np.array_equal(window.model.predict(window.dataset.x_test), other.predict(window.dataset.x_test))
+    assert window.state.model is not model and window.state.model.name == "wider"
+    assert np.array_equal(window.state.model.predict(window.state.dataset.x_test), other.predict(window.state.dataset.x_test))
     assert not messages
 
 
@@ -179,12 +179,12 @@ def test_safetensors_from_pytorch_layout_gives_identical_predictions(qtbot, tmp_
     path = tmp_path / "torch.safetensors"
     safetensors_numpy.save_file(state, str(path))
     assert window.weights_io.open(path)
-    assert np.allclose(predictions(window), source.predict(window.dataset.x_test), atol=1e-6)
+    assert np.allclose(predictions(window), source.predict(window.state.dataset.x_test), atol=1e-6)
     state["fc.weight"] = np.zeros((2, 5), np.float32)
     safetensors_numpy.save_file(state, str(path))
-    weights = window.model.get_weights()
+    weights = window.state.model.get_weights()
     assert not window.weights_io.open(path)
-    assert messages and all(np.array_equal(weights[k], v) for k, v in window.model.get_weights().items())
+    assert messages and all(np.array_equal(weights[k], v) for k, v in window.state.model.get_weights().items())
 
 
 def test_save_while_training_writes_a_complete_file(qtbot, tmp_path, messages):
@@ -192,7 +192,7 @@ def test_save_while_training_writes_a_complete_file(qtbot, tmp_path, messages):
     path = tmp_path / "during.npz"
     assert window.weights_io.save_to(path)
     saved = load_model(path)
-    assert [layer.name for layer in saved.layers] == [layer.name for layer in window.model.layers]
+    assert [layer.name for layer in saved.layers] == [layer.name for layer in window.state.model.layers]
     assert all(np.all(np.isfinite(v)) for v in saved.get_weights().values())
     assert not window.weights_io.open(path) and "Pause or stop training" in messages[-1][1]
     panel.stop_and_wait()
@@ -220,8 +220,8 @@ def test_keras_h5_with_its_own_architecture_offers_to_switch(qtbot, tmp_path, mo
     assert window.weights_io.open(path)
     assert "input: (8, 8, 1) now, (28, 28, 1) in the file" in questions[0]
     x = np.random.default_rng(1).random((3, 28, 28, 1)).astype(np.float32)
-    assert np.allclose(window.model.predict(x), keras_forward_in_numpy(x, weights), atol=1e-5)
-    assert window.trace.x.shape == (1, 28, 28, 1) and not messages
+    assert np.allclose(window.state.model.predict(x), keras_forward_in_numpy(x, weights), atol=1e-5)
+    assert window.state.trace.x.shape == (1, 28, 28, 1) and not messages
 
 
 def test_help_lists_the_weights_shortcuts_the_menus_offer(qtbot):

@@ -179,16 +179,18 @@ class Renderer:
 
     def __init__(self, size: tuple[int, int]):
         self.size = size
-        self.window = None
+        self.state = self.window = None
 
     def _window(self, prepared: Prepared):
         if self.window is None:
             from PyQt5.QtWidgets import QApplication
 
             from ..main_window import MainWindow
+            from ..state import AppState
             from .presentation import PresentationMode
 
-            self.window = window = MainWindow(prepared.model, shipped_mnist())
+            self.state = AppState(prepared.model, shipped_mnist())
+            self.window = window = MainWindow(self.state)
             # A small frame is the presentation layout drawn larger, in the same proportions, and scaled
             # down (as a screenshot would be): below that the pictures get squeezed by the text.
             width, height = self.size
@@ -209,7 +211,7 @@ class Renderer:
         from .slides import show_slide
 
         window = self._window(prepared)
-        show_slide(window, prepared)
+        show_slide(self.state, window, prepared)
         QApplication.processEvents()  # layouts settle at the new model's strip before the first grab
         window.draw_frame()
         for position in prepared.positions:

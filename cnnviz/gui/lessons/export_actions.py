@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PyQt5.QtCore import QObject, QRectF, QSize
 from PyQt5.QtGui import QImage, QPainter
-from PyQt5.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+from PyQt5.QtWidgets import QFileDialog, QInputDialog
 
 from .export import GifWriter, Mp4Writer, grab
 from .model import LessonError, range_positions
@@ -39,12 +39,12 @@ def render_svg(widget, path) -> None:
 
 
 class ExportActions(QObject):
-    """The two File menu entries for ``window``; ``lessons`` (a LessonPanel) gives the slide's range.
-    A child of the window, so it lives as long as the window."""
+    """The two File menu entries for ``window`` showing ``state``; ``lessons`` (a LessonPanel) gives the
+    slide's range. A child of the window, so it lives as long as the window."""
 
-    def __init__(self, window, lessons):
+    def __init__(self, state, window, lessons):
         super().__init__(window)
-        self.window_, self.lessons = window, lessons
+        self.state, self.window_, self.lessons = state, window, lessons
         menu = window.file_menu
         before = window.quit_action
         self.image_action = window_action(window, "Export view as image…", [], self.export_image_dialog)
@@ -78,7 +78,7 @@ class ExportActions(QObject):
         else:
             ok = render_image(self.view, width).save(str(path), "PNG")
         if not ok:
-            QMessageBox.warning(self.window_, "Cannot export the view", f"{path}: could not be written")
+            self.state.report("warning", "Cannot export the view", f"{path}: could not be written")
         return ok
 
     # ------------------------------------------------------------------ animation
@@ -91,7 +91,7 @@ class ExportActions(QObject):
                 raise LessonError("no lesson slide is shown: choose one in the Lesson tab")
             return self.lessons.prepared.positions
         step = controller.step
-        return range_positions(self.window_.trace, step.first_frame, step.first_frame + step.frame_count - 1,
+        return range_positions(self.state.trace, step.first_frame, step.first_frame + step.frame_count - 1,
                                controller.granularity)
 
     def export_animation_dialog(self) -> None:
@@ -144,7 +144,7 @@ class ExportActions(QObject):
                     gif.abort()
                     raise
         except (LessonError, OSError) as error:
-            QMessageBox.warning(window, "Cannot export the animation", str(error))
+            self.state.report("warning", "Cannot export the animation", str(error))
             return False
         finally:
             controller.jump_global(back_to)

@@ -55,10 +55,12 @@ class PresenterWindow(QWidget):
 
 
 class LessonPanel(QWidget):
-    """The lesson of ``window`` (a MainWindow): menu, side panel and presenting through ``presentation``."""
+    """The lesson shown in ``window`` (a MainWindow of ``state``): menu, side panel, and presenting
+    through ``presentation``."""
 
-    def __init__(self, window, presentation):
+    def __init__(self, state, window, presentation):
         super().__init__()
+        self.state = state
         self.window_ = window
         self.presentation = presentation
         self.lesson = None
@@ -154,13 +156,13 @@ class LessonPanel(QWidget):
         try:
             lesson = load_lesson(path)
         except LessonError as error:
-            QMessageBox.warning(self.window_, "Cannot open the lesson", str(error))
+            self.state.report("warning", "Cannot open the lesson", str(error))
             return False
         problems = lesson.check()
         self._set_lesson(lesson)
         if problems:
-            QMessageBox.warning(self.window_, "Some slides cannot be shown",
-                                "These slides are kept but skipped until fixed:\n\n" + "\n".join(problems))
+            self.state.report("warning", "Some slides cannot be shown",
+                              "These slides are kept but skipped until fixed:\n\n" + "\n".join(problems))
         usable = [k for k, slide in enumerate(lesson.slides) if not slide.problem]
         if usable:
             self.list.setCurrentRow(usable[0])
@@ -186,11 +188,11 @@ class LessonPanel(QWidget):
         try:
             self.lesson.save(path)
         except LessonError as error:
-            QMessageBox.warning(self.window_, "Cannot save the lesson", str(error))
+            self.state.report("warning", "Cannot save the lesson", str(error))
             return False
         self.dirty = False
         self._refresh()
-        self.window_.statusBar().showMessage(f"lesson saved to {path}", 5000)
+        self.state.report("info", "Lesson saved", f"lesson saved to {path}")
         return True
 
     def _set_lesson(self, lesson) -> None:
@@ -207,9 +209,9 @@ class LessonPanel(QWidget):
             self._set_lesson(Lesson())
         window = self.window_
         try:
-            slide = capture_slide(window, window.controller.step.title, shipped_mnist())
+            slide = capture_slide(self.state, window, window.controller.step.title, shipped_mnist())
         except LessonError as error:
-            QMessageBox.warning(window, "Cannot add the slide", str(error))
+            self.state.report("warning", "Cannot add the slide", str(error))
             return
         at = self.index + 1 if self.index >= 0 else len(self.lesson.slides)
         self.lesson.slides.insert(at, slide)
@@ -250,7 +252,7 @@ class LessonPanel(QWidget):
             self.prepared = self.lesson.prepare(index)
         except LessonError as error:
             self.prepared = None
-            self.window_.statusBar().showMessage(str(error))
+            self.state.report("info", "Slide skipped", str(error))
         return self.prepared
 
     def go_to(self, index: int, at_end: bool = False) -> bool:
@@ -263,7 +265,7 @@ class LessonPanel(QWidget):
         if prepared is None:
             return False
         self.played = len(prepared.positions) - 1 if at_end else 0
-        show_slide(self.window_, prepared, prepared.positions[self.played])
+        show_slide(self.state, self.window_, prepared, prepared.positions[self.played])
         return True
 
     # ------------------------------------------------------------------ presenting (the driver of PresentationMode)

@@ -8,15 +8,20 @@ from ...presets import PRESETS, load_preset
 from .model import PRESET_WEIGHTS, Prepared, Slide, copy_model
 
 
-def show_slide(window, prepared: Prepared, position: int | None = None) -> None:
-    """Put the slide's model, input, view, granularity and fps in ``window`` and go to the first frame
-    of its range (or ``position``)."""
+def show_slide(state, window, prepared: Prepared, position: int | None = None) -> None:
+    """Make the slide's model and input current in ``state`` (stopping training or an experiment
+    first), show its view in ``window`` with its granularity and fps, and go to the first frame of
+    its range (or ``position``)."""
     slide = prepared.slide
     controller = window.controller
     controller.pause()
-    window.set_model(prepared.model, sample=(prepared.x, prepared.label, prepared.description))
+    state.claim("lesson", lambda: None)  # whatever else changes the model stops
+    try:
+        state.set_model(prepared.model, sample=(prepared.x, prepared.label, prepared.description))
+    finally:
+        state.release("lesson")
     index = slide.input.get("test_index")
-    dataset = window.dataset
+    dataset = state.dataset
     if index is not None and dataset is not None and index < len(dataset.x_test) \
             and np.array_equal(dataset.x_test[index], prepared.x):  # the input panel shows the same sample
         window.input_panel.show_index(index)
@@ -41,21 +46,21 @@ def _has_shipped_weights(model, preset: str) -> bool:
     return all(np.array_equal(value, theirs[key]) for key, value in model.get_weights().items())
 
 
-def capture_slide(window, title: str, dataset) -> Slide:
-    """The window as it is now: model, weights, input, optimizer, view, the current step from the
-    cursor to the step's end, granularity and fps.
+def capture_slide(state, window, title: str, dataset) -> Slide:
+    """What ``state`` and ``window`` show now: model, weights, input, optimizer, view, the current
+    step from the cursor to the step's end, granularity and fps.
 
     dataset: the shipped MNIST that ``test_index`` refers to. Weights other than a preset's shipped
     ones, and an input that is not one of its test samples, stay in memory until the lesson is saved."""
-    model, controller = window.model, window.controller
+    model, controller = state.model, window.controller
     preset = _preset_of(model)
     shipped = preset is not None and _has_shipped_weights(model, preset)
-    x = np.asarray(window.x, np.float32)
+    x = np.asarray(state.x, np.float32)
     matches = [] if dataset.x_test.shape[1:] != x.shape else \
         np.flatnonzero((dataset.x_test == x).all(axis=(1, 2, 3)))
     step = controller.step
     return Slide(title=title, model=preset or model.get_config(), weights=PRESET_WEIGHTS if shipped else None,
-                 input={"test_index": int(matches[0])} if len(matches) else {"image": "", "label": int(window.label)},
+                 input={"test_index": int(matches[0])} if len(matches) else {"image": "", "label": int(state.label)},
                  optimizer=model.optimizer.get_config(), view=window.tabs.currentWidget().name,
                  start=controller.cursor.position, end=step.first_frame + step.frame_count - 1,
                  granularity=controller.granularity, fps=min(controller.fps, 60),

@@ -64,9 +64,16 @@ def wrapped_cell(index: int, length: int, width: int | None = None) -> tuple[int
     return index // width, index % width
 
 
-def tiles(planes, gap: int = 1):
-    """(C, h, w) -> a mosaic of the C planes in a near-square grid, NaN between them, and the
-    (row, col) where each plane starts in it."""
+def unwrapped(row: int, col: int, width: int) -> int:
+    """Inverse of ``wrapped_cell``: the vector index shown at (row, col) of a grid ``width`` wide."""
+    return row * width + col
+
+
+def tiles(planes, gap: int = 1, box=None, origin=(0, 0)):
+    """(C, h, w) -> a mosaic of the C planes in a near-square grid, NaN between them, and where
+    each plane starts in it (row, col); with ``box`` (row, col, height, width) in the planes'
+    coordinates (whose cell (0, 0) sits at ``origin`` in a plane), that box placed in every
+    plane instead: display layout only."""
     planes = np.asarray(planes, np.float32)
     count, h, w = planes.shape
     columns = max(1, int(np.ceil(np.sqrt(count))))
@@ -75,7 +82,10 @@ def tiles(planes, gap: int = 1):
     origins = [((k // columns) * (h + gap), (k % columns) * (w + gap)) for k in range(count)]
     for plane, (top, left) in zip(planes, origins):
         mosaic[top : top + h, left : left + w] = plane
-    return mosaic, origins
+    if box is None:
+        return mosaic, origins
+    row, col, height, width = box
+    return mosaic, [(top + row - origin[0], left + col - origin[1], height, width) for top, left in origins]
 
 
 ALL = "all"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...engine.frames import ConvForward
+from ...engine.trace import step_frame_index
 from .common import fmt, ChannelChooser, channel, filled, padded, tiles
 from .panels import View
 
@@ -34,13 +36,13 @@ class ConvView(View):
 
     def show_frame(self, step, frame) -> None:
         self.last = (step, frame)
-        if frame["kind"] != "conv_forward":
+        if not isinstance(frame, ConvForward):
             return
         record = self.trace.records[step.layer_index]
         c_out_count = record.z.shape[-1]
         self.chooser.set_count(record.inputs.shape[-1])
         c = self.chooser.value()
-        i, j, c_out = frame["out_index"]
+        i, j, c_out = frame.out_index
         input_levels, kernel_levels, output_levels = self._layer_levels(record)
         if c is None:
             self._all_channels(record, frame, input_levels, kernel_levels)
@@ -48,34 +50,31 @@ class ConvView(View):
             plane, origin = padded(channel(record.inputs, c), record.pads)
             self.input.set_title(f"input of {record.name}, channel {c}")
             self.input.set_image(plane, input_levels, origin)
-            self.input.show_padding(bool(frame["padding_mask"].any() or origin != (0, 0)))
-            self.input.set_box(frame["rows"][0], frame["cols"][0], *frame["kernel"].shape[:2])
+            self.input.show_padding(bool(frame.window.padding_mask.any() or origin != (0, 0)))
+            self.input.set_box(*frame.window.box)
             self.kernel.set_title(f"kernel w[:, :, {c}, {c_out}]")
-            self.kernel.set_image(frame["kernel"][..., c], kernel_levels)
-        out = channel(record.z, c_out)
-        self.output.set_title(f"output channel {c_out} of {c_out_count}: z = {fmt(frame['z'])}")
-        self.output.set_image(filled(out, i * out.shape[1] + j), output_levels)
+            self.kernel.set_image(frame.kernel[..., c], kernel_levels)
+        self.output.set_title(f"output channel {c_out} of {c_out_count}: z = {fmt(frame.z)}")
+        self.output.set_image(filled(channel(record.z, c_out), frame.out_flat), output_levels)
         self.output.set_box(i, j)
 
     def _all_channels(self, record, frame, input_levels, kernel_levels) -> None:
         """Every input channel in a mosaic with the window in each, and the kernel's slices in the
         same places: the products of all of them add up to the output cell."""
         planes = [padded(channel(record.inputs, k), record.pads)[0] for k in range(record.inputs.shape[-1])]
-        mosaic, origins = tiles(planes)
         (top, _), (left, _) = record.pads
-        kh, kw = frame["kernel"].shape[:2]
-        row, col = frame["rows"][0] + top, frame["cols"][0] + left  # in a tile, padding included
+        mosaic, boxes = tiles(planes, box=frame.window.box, origin=(-top, -left))
         self.input.set_title(f"input of {record.name}, all {len(planes)} channels")
         self.input.set_image(mosaic, input_levels)
         self.input.show_padding(record.pads != ((0, 0), (0, 0)))  # NaN cells: padding (and the gaps)
-        self.input.set_boxes([(r + row, c + col, kh, kw) for r, c in origins])
-        kernels, _ = tiles(np.moveaxis(frame["kernel"], 2, 0))
-        self.kernel.set_title(f"kernel w[:, :, :, {frame['out_index'][2]}], all channels")
+        self.input.set_boxes(boxes)
+        kernels, _ = tiles(np.moveaxis(frame.kernel, 2, 0))
+        self.kernel.set_title(f"kernel w[:, :, :, {frame.out_index[2]}], all channels")
         self.kernel.set_image(kernels, kernel_levels)
         self.kernel.set_boxes([])
 
     def frame_for_cell(self, step, frame, row, col):
         """The frame that computes output cell (row, col) of the channel shown."""
-        if frame["kind"] != "conv_forward":
+        if not isinstance(frame, ConvForward):
             return None
-        return int(np.ravel_multi_index((frame["out_index"][2], row, col), step.frame_grid))
+        return step_frame_index((frame.out_index[2], row, col), step)

@@ -1,4 +1,9 @@
-"""The equation panel: the step's title, formula and explanation, then the current frame's own numbers."""
+"""The equation panel: the step's title, formula and explanation, then the current frame's own numbers.
+
+Rows only format fields of the frame (``cnnviz.engine.frames``): every number written here is a
+field, or an element of one; nothing is multiplied or summed here. Which rows a frame gets is
+said by the GUI's table of frame kinds (``cnnviz.gui.frame_kinds``).
+"""
 from __future__ import annotations
 
 from html import escape
@@ -8,7 +13,7 @@ from PyQt5.QtWidgets import QTextBrowser
 
 from .common import fmt
 
-MAX_TERMS = 9      # terms of a long sum written out; the rest are summed into one term
+MAX_TERMS = 9      # terms of a long sum written out; the rest are summed into one term (frame.tail_sums)
 TERMS_PER_LINE = 5
 MAX_CHANNELS = 3   # channels of a window written out term by term; the others only as channel sums
 
@@ -27,22 +32,29 @@ def numbers(values, limit=None) -> str:
     return shown + (" …" if limit is not None and values.size > limit else "")
 
 
-def terms(left, right, order=None) -> str:
-    """'(l₀·r₀) + (l₁·r₁) + …' and below it '= p₀ + p₁ + …' (the products), for the first MAX_TERMS
-    pairs in ``order``; the rest are summed into one term. Lines hold TERMS_PER_LINE terms (Qt would
-    otherwise break lines after a decimal point)."""
-    left, right = np.ravel(left), np.ravel(right)
-    order = np.arange(left.size) if order is None else np.ravel(order)
-    shown, rest = order[:MAX_TERMS], order[MAX_TERMS:]
-    factors = [f"({fmt(left[k])}·{signed_factor(right[k])})" for k in shown]
-    products = [left[k] * right[k] for k in shown]
-    if rest.size:
-        factors.append(f"… {rest.size} more")
-        products.append(np.sum(left[rest] * right[rest]))
-    products = signed_terms(products)
-    if rest.size:
-        products[-1] += f" (the other {rest.size})"
+def terms(sum_terms) -> str:
+    """'(l₀·r₀) + (l₁·r₁) + …' and below it '= p₀ + p₁ + …' (the products), largest first, for
+    the first MAX_TERMS; the others as one term, their sum from ``tail_sums``. Lines hold
+    TERMS_PER_LINE terms (Qt would otherwise break lines after a decimal point)."""
+    shown = sum_terms.order[:MAX_TERMS]
+    left = sum_terms.tail_counts[shown.size]
+    factors = [f"({fmt(sum_terms.left[k])}·{signed_factor(sum_terms.right[k])})" for k in shown]
+    products = signed_terms([sum_terms.products[k] for k in shown] + ([sum_terms.tail_sums[MAX_TERMS]] if left else []))
+    if left:
+        factors.append(f"… {left} more")
+        products[-1] += f" (the other {left})"
     return f"{lines(factors)}<br>= {lines(products, joiner=' ')}"
+
+
+def folded(values, limit: int = MAX_TERMS, start: int = 0) -> str:
+    """'v + v − v … (the other k)' of a Folded sum (engine.frames.Folded): values[start:] with the
+    first ``limit`` written out and the rest as one term, their sum from ``tail_sums``."""
+    shown = list(values.values[start:start + limit])
+    left = values.tail_counts[start + len(shown)]
+    texts = signed_terms(shown + ([values.tail_sums[start + limit]] if left else []))
+    if left:
+        texts[-1] += f" (the other {left})"
+    return lines(texts, joiner=" ")
 
 
 def signed_factor(value) -> str:
@@ -69,189 +81,217 @@ def lines(items, joiner=" + ") -> str:
     return f"{joiner.rstrip()}<br>".join(chunks)
 
 
-def largest_first(products) -> np.ndarray:
-    return np.argsort(-np.abs(np.ravel(products)), kind="stable")
-
-
 def row(label: str, text: str) -> str:
     return f"<tr><td><b>{escape(label)}</b></td><td>{text}</td></tr>"
 
 
-def activation_row(frame) -> str:
-    name = frame["activation"] or "identity"
-    return row("z = h(a)", f"{name}({fmt(frame['a'])}) = {bold(frame['z'])}")
-
-
 def neuron_row(frame) -> str:
     """sum, bias, a and z of one output cell or neuron on one line."""
-    name = frame["activation"] or "identity"
+    name = frame.activation or "identity"
     if name == "softmax":
-        z = f"e^aⱼ / Σₖ e^aₖ = {bold(frame['z'])}"
+        z = f"e^aⱼ / Σₖ e^aₖ = {bold(frame.z)}"
     else:
-        z = f"{name}({fmt(frame['a'])}) = {bold(frame['z'])}"
-    return row("a = sum + b;  z = h(a)", f"a = {signed_sum([frame['sum'], frame['bias']])} = {bold(frame['a'])};"
+        z = f"{name}({fmt(frame.a)}) = {bold(frame.z)}"
+    return row("a = sum + b;  z = h(a)", f"a = {signed_sum([frame.sum, frame.bias])} = {bold(frame.a)};"
                                         f"&nbsp;&nbsp; z = {z}")
 
 
-def channel_rows(frame, label, left_key, right_key) -> list[str]:
+def channel_rows(frame, label) -> list[str]:
     """A window over several channels: each of the first channels term by term, the rest as sums."""
-    channels = frame[left_key].shape[-1]
-    rows = [row(f"{label}, channel {c}", f"{terms(frame[left_key][..., c], frame[right_key][..., c])}"
-                                         f" = {fmt(frame['channel_sums'][c])}")
-            for c in range(min(channels, MAX_CHANNELS))]
-    if channels > MAX_CHANNELS:
-        rest = frame["channel_sums"][MAX_CHANNELS:]
-        rows.append(row(f"channels {MAX_CHANNELS}…{channels - 1}",
-                        f"{signed_sum(rest[:MAX_TERMS])}{' + …' if rest.size > MAX_TERMS else ''}"
-                        f" = {fmt(rest.sum())}"))
+    count = len(frame.channel_terms)
+    rows = [row(f"{label}, channel {c}", f"{terms(frame.channel_terms[c])} = {fmt(frame.channel_terms[c].total)}")
+            for c in range(min(count, MAX_CHANNELS))]
+    if count > MAX_CHANNELS:
+        rows.append(row(f"the other {frame.channels.tail_counts[MAX_CHANNELS]} channels",
+                        f"{folded(frame.channels, start=MAX_CHANNELS)} = {fmt(frame.channels.tail_sums[MAX_CHANNELS])}"))
     return rows
 
 
-def previous_delta(frame: dict, gradient) -> list[str]:
-    """The previous layer's delta from the input gradient just computed (scalar frames only)."""
-    if frame.get("prev_delta") is None or np.ndim(frame["prev_delta"]) != 0:
+def previous_delta(frame, gradient) -> list[str]:
+    """The previous layer's delta from the input gradient just computed (one-cell frames only)."""
+    prev = frame.previous
+    if prev is None or np.ndim(prev.delta) != 0:
         return []
-    return [row(f"δ of {frame['prev_layer']}",
-                f"{frame['prev_activation']}′(a) · ∂E/∂z = {fmt(frame['prev_h_prime'])} × {fmt(gradient)}"
-                f" = {bold(frame['prev_delta'])}")]
+    return [row(f"δ of {prev.layer} = h′(a) · ∂E/∂z",
+                f"{prev.activation}′(a) · ∂E/∂z = {fmt(prev.h_prime)} × {signed_factor(gradient)}"
+                f" = {bold(prev.delta)}")]
 
 
 # ---------------------------------------------------------------------- forward
 def conv_forward(f):
-    i, j, c_out = f["out_index"]
-    where = (f"output (row {i}, col {j}) of channel {c_out}; window rows {f['rows'][0]}…{f['rows'][-1]}, "
-             f"cols {f['cols'][0]}…{f['cols'][-1]}")
-    if f["padding_mask"].any():
+    i, j, c_out = f.out_index
+    w = f.window
+    where = (f"output (row {i}, col {j}) of channel {c_out}; window rows {w.rows[0]}…{w.rows[-1]}, "
+             f"cols {w.cols[0]}…{w.cols[-1]}")
+    if w.padding_mask.any():
         where += " (grey cells are padding = 0)"
-    return [row("cell", where), *channel_rows(f, "Σ w·x", "kernel", "patch"), neuron_row(f)]
+    return [row("cell", where), *channel_rows(f, "Σ w·z"), neuron_row(f)]
 
 
 def maxpool_forward(f):
-    i, j, c = f["out_index"]
-    return [row("window", f"channel {c}, output (row {i}, col {j}): max({numbers(f['window'])})"),
-            row("winner", f"cell {cell(f['winner'])} of the window = input {cell(f['winner_input'])}"),
-            row("z", bold(f["z"]))]
+    i, j, c = f.out_index
+    return [row("window", f"channel {c}, output (row {i}, col {j}): max({numbers(f.values)})"),
+            row("winner", f"cell {cell(f.winner)} of the window = input {cell(f.winner_input)}"),
+            row("z", bold(f.z))]
 
 
 def avgpool_forward(f):
-    i, j, c = f["out_index"]
-    values = signed_sum(np.ravel(f["window"]))
+    i, j, c = f.out_index
     return [row("window", f"channel {c}, output (row {i}, col {j})"),
-            row("sum / count", f"({values}) / {f['count']} = {fmt(f['sum'])} / {f['count']} = {bold(f['z'])}")]
+            row("sum / count", f"({folded(f.terms)}) / {f.count} = {fmt(f.sum)} / {f.count} = {bold(f.z)}")]
+
+
+def global_avgpool_forward(f):
+    return [row("channel", f"{f.channel}: the mean of all {f.count} cells"),
+            row("sum / count", f"({folded(f.terms)}) / {f.count} = {fmt(f.sum)} / {f.count} = {bold(f.z)}")]
 
 
 def dense_forward(f):
-    return [row("neuron", str(f["position"][0])),
-            row("Σ w·x (largest first)", f"{terms(f['weights'], f['inputs'], f['order'])} = {fmt(f['sum'])}"),
+    return [row("neuron", str(f.neuron)),
+            row("Σ w·z (largest first)", f"{terms(f.terms)} = {fmt(f.sum)}"),
             neuron_row(f)]
 
 
 def flatten_forward(f):
-    return [row("copy", f"x{cell(f['in_index'])} → z[{f['out_index']}] = {bold(f['value'])}")]
+    return [row("copy", f"z{cell(f.in_index)} → vector[{f.out_index}] = {bold(f.value)}")]
 
 
 def dropout_forward(f):
-    return [row("pass", f"x{cell(f['in_index'])} = {fmt(f['value'])} → z = {bold(f['z'])} "
-                        f"(rate {f['rate']}: dropout drops units only while training)")]
+    return [row("pass", f"z{cell(f.in_index)} = {fmt(f.value)} → {bold(f.z)} "
+                        f"(rate {fmt(f.rate)}: dropout drops units only while training)")]
 
 
 def activation_forward(f):
-    return [activation_row(f)]
+    return [row("z = h(a)", f"{f.activation}({fmt(f.a)}) = {bold(f.z)}")]
+
+
+def batchnorm_forward(f):
+    return [row("cell", f"{cell(f.in_index)}, channel {f.channel}: z = {fmt(f.x)}"),
+            row(f"statistics ({f.statistics})", f"μ = {fmt(f.mean)}, σ² = {fmt(f.variance)}, ε = {fmt(f.epsilon)}, "
+                                                f"√(σ² + ε) = {fmt(f.std)}"),
+            row("x̂ = (z − μ) / √(σ² + ε)", f"{fmt(f.centred)} / {fmt(f.std)} = {fmt(f.x_hat)}"),
+            row("γ·x̂ + β", f"{fmt(f.gamma)} · {signed_factor(f.x_hat)} + {signed_factor(f.beta)} = "
+                           f"{signed_sum([f.scaled, f.beta])} = {bold(f.z)}")]
 
 
 def loss(f):
-    p, label = f["probabilities"], f["label"]
-    return [row("label / predicted", f"{label} / {f['predicted']}"),
-            row("p", ", ".join(f"{k}: {fmt(v)}" for k, v in enumerate(p))),
-            row("E = −Σ y log p", f"−log p[{label}] = −log {fmt(p[label])} = {bold(f['loss'])}"),
-            row("δ = p − y" if f["fused"] else "δ = h′ · ∂E/∂z",
-                ", ".join(f"{k}: {fmt(d)}" for k, d in enumerate(f["delta"])))]
+    label = f.label
+    output_name = "p" if f.activation == "softmax" else "z"
+    rows = [row("label / predicted", f"{label} / {f.predicted}"),
+            row(output_name, ", ".join(f"{k}: {fmt(v)}" for k, v in enumerate(f.outputs)))]
+    if f.loss_name == "mean_squared_error":
+        rows.append(row("E = Σ (z − y)² / K", f"{folded(f.terms, f.terms.values.size)} = {bold(f.loss)}"))
+    else:
+        clip = f" (p clipped at {fmt(f.clip)}, as Keras does)" if f.clipped else ""
+        rows.append(row("E = −Σ y log p", f"−log {output_name}[{label}] = −({fmt(f.log_p_label)}) = "
+                                          f"{bold(f.loss)}{clip}"))
+    if not f.fused:
+        rows.append(row("∂E/∂z", ", ".join(f"{k}: {fmt(g)}" for k, g in enumerate(f.output_grad))))
+    label = "δ = p − y" if f.fused else ("δ = Jᵀ ∂E/∂z (softmax Jacobian)" if f.jacobian else "δ = h′(a) ⊙ ∂E/∂z")
+    rows.append(row(label, ", ".join(f"{k}: {fmt(d)}" for k, d in enumerate(f.delta))))
+    return rows
 
 
 # ---------------------------------------------------------------------- backward
 def conv_backward_weight(f):
-    m, n, c, c_out = f["weight_index"]
+    m, n, c, c_out = f.weight_index
     rows = [row("weight", f"w[{m},{n},{c},{c_out}]: δ map of channel {c_out} times the input channel {c} "
                           "cells this weight touched"),
-            row("Σ δ·x (largest first)", terms(f["delta_map"], f["window"], largest_first(f["products"]))),
-            row("∂E/∂w", bold(f["grad"]))]
-    if f.get("bias_grad") is not None:
-        rows.append(row(f"∂E/∂b[{c_out}] = Σ δ", fmt(f["bias_grad"])))
+            row("Σ δ·z (largest first)", terms(f.terms)),
+            row("∂E/∂w", bold(f.grad))]
+    if f.bias_grad is not None:
+        rows.append(row(f"∂E/∂b[{c_out}] = Σ δ", fmt(f.bias_grad)))
     return rows
 
 
 def conv_backward_input(f):
-    i, j, c = f["in_index"]
+    i, j, c = f.in_index
     return [row("input cell", f"(row {i}, col {j}) of channel {c}: flipped kernel over the δ maps"),
-            *channel_rows(f, "Σ w·δ", "kernel", "deltas"), row("∂E/∂z", bold(f["sum"])),
-            *previous_delta(f, f["sum"])]
+            *channel_rows(f, "Σ w·δ, δ channel"), row("∂E/∂z", bold(f.sum)),
+            *previous_delta(f, f.sum)]
 
 
 def pool_backward(f):
-    i, j, c = f["out_index"]
-    if f["kind"] == "maxpool_backward":
-        routed = f"all of δ to the winner {cell(f['winner'])}; 0 to the other cells"
+    i, j, c = f.out_index
+    if f.winner is not None:
+        routed = f"all of ∂E/∂z = {fmt(f.share)} to the winner {cell(f.winner)}; 0 to the other cells"
     else:
-        routed = f"δ / {f['count']} = {fmt(f['delta'] / f['count'])} to every real cell"
-    return [row("window", f"channel {c}, output (row {i}, col {j}): δ = {fmt(f['delta'])}"),
-            row("routed", routed), row("∂E/∂x of the window", numbers(f["input_grad"]))]
+        routed = f"∂E/∂z / count = {fmt(f.delta)} / {f.count} = {fmt(f.share)} to every real cell"
+    return [row("window", f"channel {c}, output (row {i}, col {j}): ∂E/∂z = {fmt(f.delta)}"),
+            row("routed by this window", routed),
+            row("∂E/∂z of these cells, all windows", numbers(f.input_grad))]
+
+
+def global_avgpool_backward(f):
+    return [row("channel", f"{f.channel}: ∂E/∂z = {fmt(f.output_grad)}"),
+            row("to every cell", f"{fmt(f.output_grad)} / {f.count} = {bold(f.share)}")]
 
 
 def dense_backward(f):
-    i = f["position"][0]
-    return [row("input", f"{i} (value x = {fmt(f['input'])})"),
-            row("Σ W·δ", f"{terms(f['weights'], f['deltas'])} = {bold(f['sum'])}"),
-            row(f"∂E/∂W[{i},:] = x·δ", numbers(f["weight_grads"], MAX_TERMS)),
-            *previous_delta(f, f["sum"])]
+    i = f.in_index
+    return [row("input", f"{i} (value z = {fmt(f.input)})"),
+            row("Σ W·δ", f"{terms(f.terms)} = {bold(f.sum)}"),
+            row(f"∂E/∂W[{i},:] = z·δ", numbers(f.weight_grads, MAX_TERMS)),
+            *previous_delta(f, f.sum)]
 
 
 def flatten_backward(f):
-    return [row("pass back", f"∂E/∂z[{f['out_index']}] = {fmt(f['output_grad'])} → "
-                             f"∂E/∂x{cell(f['in_index'])} = {bold(f['input_grad'])}"),
-            *previous_delta(f, f["input_grad"])]
+    return [row("pass back", f"∂E/∂vector[{f.out_index[0]}] = {fmt(f.output_grad)} → "
+                             f"∂E/∂z{cell(f.in_index)} = {bold(f.input_grad)}"),
+            *previous_delta(f, f.input_grad)]
 
 
 def dropout_backward(f):
-    return [row("pass back", f"∂E/∂z = {fmt(f['output_grad'])} → ∂E/∂x{cell(f['in_index'])} = "
-                             f"{bold(f['input_grad'])}"),
-            *previous_delta(f, f["input_grad"])]
+    return [row("pass back", f"∂E/∂z = {fmt(f.output_grad)} → ∂E/∂z{cell(f.in_index)} of the input = "
+                             f"{bold(f.input_grad)}"),
+            *previous_delta(f, f.input_grad)]
 
 
 def activation_backward(f):
-    return [row("δ = h′(a) · g", f"{fmt(f['h_prime'])} × {fmt(f['output_grad'])} = {bold(f['delta'])}"),
-            *previous_delta(f, f["delta"])]
+    if f.h_prime is None:
+        rows = [row("δ = Jᵀ ∂E/∂z", f"∂E/∂z = {fmt(f.output_grad)} → δ = {bold(f.delta)} (softmax Jacobian)")]
+    else:
+        rows = [row("δ = h′(a) · ∂E/∂z", f"{fmt(f.h_prime)} × {signed_factor(f.output_grad)} = {bold(f.delta)}")]
+    return rows + previous_delta(f, f.delta)
+
+
+def batchnorm_backward(f):
+    rows = [row("cell", f"{cell(f.in_index)}, channel {f.channel} ({f.statistics} statistics)"),
+            row("∂E/∂z of the input = γ·∂E/∂z / √(σ² + ε)",
+                f"{fmt(f.gamma)} · {signed_factor(f.output_grad)} / {fmt(f.std)} = {bold(f.input_grad)}")]
+    if f.gamma_grad is not None:
+        rows.append(row(f"∂E/∂γ[{f.channel}] = Σ ∂E/∂z · x̂", fmt(f.gamma_grad)))
+    if f.beta_grad is not None:
+        rows.append(row(f"∂E/∂β[{f.channel}] = Σ ∂E/∂z", fmt(f.beta_grad)))
+    return rows + previous_delta(f, f.input_grad)
 
 
 # ---------------------------------------------------------------------- update
 def update(f):
-    index = ", ".join(str(int(v)) for v in np.atleast_1d(f["param_index"]))
-    rows = [row("weight", f"{f['layer']}/{f['param_key']}[{index}] "
-                          f"({f['optimizer']}, η = {fmt(f['learning_rate'])})"),
-            row("W", fmt(f["param"])), row("g = ∂E/∂W", fmt(f["grad"]))]
-    if f.get("weight_decay"):
-        rows.append(row("g + λW", fmt(f["effective_grad"])))
-    for name, after in f["state_after"].items():  # optimizer state (momentum, moments...); new state starts at 0
-        rows.append(row(name, f"{fmt(f['state_before'].get(name, 0))} → {fmt(after)}"))
-    return rows + [row("change", fmt(f["change"])),
-                   row("W′ = W + change",
-                       f"{signed_sum([f['param'], f['change']])} = {bold(f['param_after'])}")]
+    index = ", ".join(str(int(v)) for v in np.atleast_1d(f.param_index))
+    rows = [row("weight", f"{f.layer}/{f.param_key}[{index}] ({f.optimizer}, η = {fmt(f.learning_rate)})"),
+            row("W", fmt(f.param)), row("∂E/∂W (backprop)", fmt(f.grad))]
+    if f.weight_decay:
+        rows += [row("λ·W (weight decay)", f"{fmt(f.weight_decay)} × {signed_factor(f.param)} = {fmt(f.decay_term)}"),
+                 row("g = ∂E/∂W + λ·W", f"{signed_sum([f.grad, f.decay_term])} = {fmt(f.effective_grad)}")]
+    else:
+        rows.append(row("g = ∂E/∂W", fmt(f.effective_grad)))
+    for name, after in f.state_after.items():  # optimizer state (momentum, moments...), from its initial value
+        rows.append(row(name, f"{fmt(f.state_before[name])} → {fmt(after)}"))
+    change = "−η·g" if f.plain_sgd else "change"
+    if f.plain_sgd:
+        rows.append(row("change = −η·g", f"−{fmt(f.learning_rate)} × {signed_factor(f.effective_grad)} = "
+                                         f"{fmt(f.change)}"))
+    else:
+        rows.append(row("change", fmt(f.change)))
+    return rows + [row(f"W′ = W + {change}", f"{signed_sum([f.param, f.change])} = {bold(f.param_after)}")]
 
 
-LINES = {
-    "conv_forward": conv_forward, "maxpool_forward": maxpool_forward, "avgpool_forward": avgpool_forward,
-    "dense_forward": dense_forward, "flatten_forward": flatten_forward, "dropout_forward": dropout_forward,
-    "activation_forward": activation_forward, "loss": loss, "conv_backward_weight": conv_backward_weight,
-    "conv_backward_input": conv_backward_input, "maxpool_backward": pool_backward, "avgpool_backward": pool_backward,
-    "dense_backward": dense_backward, "flatten_backward": flatten_backward, "dropout_backward": dropout_backward,
-    "activation_backward": activation_backward, "update": update,
-}
-
-
-def frame_html(step, frame: dict) -> str:
+def frame_html(step, frame, rows) -> str:
     head = (f"<h3 style='margin:0'>{escape(step.title)}</h3>"
             f"<p style='margin:2px 0'><span style='font-family:monospace'>{escape(step.formula)}</span></p>"
-            f"<p style='margin:2px 0; color:#555'>{escape(step.explanation)}</p>")
-    return head + "<table cellspacing='2' cellpadding='1'>" + "".join(LINES[frame["kind"]](frame)) + "</table>"
+            f"<p style='margin:2px 0; color:#333'>{escape(step.explanation)}</p>")
+    return head + "<table cellspacing='2' cellpadding='1'>" + "".join(rows(frame)) + "</table>"
 
 
 class EquationPanel(QTextBrowser):
@@ -262,5 +302,6 @@ class EquationPanel(QTextBrowser):
         self.setObjectName("equation")
         self.setOpenLinks(False)
 
-    def show_frame(self, step, frame: dict) -> None:
-        self.setHtml(frame_html(step, frame))
+    def show_frame(self, step, frame, rows) -> None:
+        """rows: the frame kind's row function (from the GUI's table of frame kinds)."""
+        self.setHtml(frame_html(step, frame, rows))

@@ -10,6 +10,7 @@ import pyqtgraph as pg
 from PyQt5.QtCore import QRectF
 from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
+from ...engine.layers import Dropout, Flatten
 from .. import colormaps
 from .common import row_width, wrapped
 from .panels import HIGHLIGHT, SECOND, ClickableImage, MapPanel, View, rect_item
@@ -19,6 +20,7 @@ TILE = 10.0      # scene units per map
 GAP = 1.0
 LABEL = 4.0      # room above each layer for its name
 MAX_COLUMNS = 16  # maps per row of the mosaic
+SAME_NUMBERS = (Flatten, Dropout)  # layers whose maps only repeat their input's (at inference)
 
 
 class FeatureMapsView(View):
@@ -64,7 +66,7 @@ class FeatureMapsView(View):
     def _layer_maps(self, record):
         """Maps (count, h, w) of a record in the current mode, or None when it has none."""
         array = getattr(record, self.mode())
-        if array is None or record.kind in ("flatten", "dropout"):
+        if array is None or isinstance(record.layer, SAME_NUMBERS):
             return None
         array = np.asarray(array[0], np.float32)
         if array.ndim == 3:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
+from ...engine.frames import DenseForward
 from .. import colormaps
 from .panels import View
 
@@ -52,8 +53,8 @@ class OutputView(View):
 
     def show_frame(self, step, frame) -> None:
         """The bars belong to the trace; a dense output frame outlines its neuron."""
-        if frame["kind"] == "dense_forward" and step.layer_index == len(self.trace.records) - 1:
-            (j,) = frame["position"]
+        if isinstance(frame, DenseForward) and step.layer_index == len(self.trace.records) - 1:
+            j = frame.neuron
             self.current.setOpts(x=[j], height=[max(float(self.trace.y_pred[0, j]), 0.02)])
             self.current.setVisible(True)
         else:

@@ -286,8 +286,9 @@ class View(QWidget):
 
     # ------------------------------------------------------------------ click an output to see it computed
     def jump_from_clicks(self, panel: MapPanel) -> None:
-        """Clicking a cell of ``panel`` (or, while paused, hovering over it) jumps to the frame
-        that computes that cell, as ``frame_for_cell`` names it."""
+        """Clicking a cell of ``panel`` jumps to the frame that computes that cell, as
+        ``frame_for_cell`` names it. Hovering only says so (a tooltip): it never moves the
+        lecture's place."""
         panel.image.cell_clicked.connect(self._jump_to_cell)
         panel.image.cell_hovered.connect(self._hovered_cell)
 
@@ -296,15 +297,14 @@ class View(QWidget):
         return None
 
     def _hovered_cell(self, row: int, col: int) -> None:
-        if self.controller is not None and not self.controller.playing:
-            self._jump_to_cell(row, col)
+        self.graphics.setToolTip(f"row {row}, column {col}: click to see how it is computed")
 
     def _jump_to_cell(self, row: int, col: int) -> None:
         if self.last is None or self.controller is None:
             return
         step, frame = self.last
         target = self.frame_for_cell(step, frame, row, col)
-        if target is not None and target != frame["index"]:
+        if target is not None and target != frame.index:
             self.controller.jump(step.index, target)
 
     def set_font_scale(self, scale: float) -> None:

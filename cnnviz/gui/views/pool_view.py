@@ -1,11 +1,14 @@
 """Pooling: the window over the input, the winning cell marked, the value written to the output;
-backward: the output delta routed back to the winner (max) or spread over the window (average)."""
+backward: the output's gradient routed back to the winner (max) or spread over the window
+(average). Global average pooling: a whole channel and its mean. The window panel shares its
+colour scale with the input (forward) or with the gradient maps (backward), so they compare."""
 from __future__ import annotations
 
 import numpy as np
 
-from .. import colormaps
-from .common import fmt, channel, filled, padded
+from ...engine.frames import (AvgPoolForward, GlobalAvgPoolBackward, GlobalAvgPoolForward, MaxPoolForward,
+                              PoolBackward)
+from .common import channel, filled, fmt, padded, row_width, wrapped, wrapped_cell
 from .panels import View
 
 
@@ -18,60 +21,91 @@ class PoolView(View):
         self.input = self.panel(0, 0, "input", colorbar=True)
         self.window = self.panel(0, 2, "window", colorbar=True, numbers=True)
         self.output = self.panel(0, 4, "output", colorbar=True)
-
+        self.draw = {MaxPoolForward: self._forward, AvgPoolForward: self._forward,
+                     GlobalAvgPoolForward: self._global_forward, GlobalAvgPoolBackward: self._global_backward}
 
     def show_frame(self, step, frame) -> None:
-        kind = frame["kind"]
-        if kind not in ("maxpool_forward", "avgpool_forward", "maxpool_backward", "avgpool_backward"):
+        draw = self._backward if isinstance(frame, PoolBackward) else self.draw.get(type(frame))
+        if draw is None:
             return
-        record = self.trace.records[step.layer_index]
-        i, j, c = frame["out_index"]
-        rows, cols = frame["rows"], frame["cols"]
-        ph, pw = frame["padding_mask"].shape
-        is_max = kind.startswith("max")
-        if kind.endswith("forward"):
-            for panel in self.panels:
-                panel.set_signed(False)
-            plane, origin = padded(channel(record.inputs, c), record.pads)
-            self.input.set_title(f"input of {record.name}, channel {c}")
-            self.input.set_image(plane, self.cached_levels((record.index, "in"), record.inputs, False), origin)
-            window = np.where(frame["padding_mask"], np.nan, frame["window"])
-            self.window.set_title("window: max" if is_max else f"window: mean of {frame['count']}")
-            self.window.set_image(window, self.cached_levels((record.index, "in"), record.inputs, False))
-            out = channel(record.z, c)
-            self.output.set_title(f"output channel {c}: z = {fmt(frame['z'])}")
-            self.output.set_image(filled(out, i * out.shape[1] + j),
-                                  self.cached_levels((record.index, "out"), record.z, False))
-        else:
-            for panel in self.panels:
-                panel.set_signed(True)
-            grad_out = channel(record.dz, c)
-            self.input.set_title(f"∂E/∂z of {record.name} output, channel {c}")
-            self.input.set_image(grad_out, self.cached_levels((record.index, "dz"), record.dz, True))
-            self.input.set_box(i, j)
-            self.input.show_padding(False)
-            self.input.mark.setVisible(False)
-            routed = np.where(frame["padding_mask"], np.nan, frame["routed"])
-            self.window.set_title(f"δ = {fmt(frame['delta'])} routed")
-            self.window.set_image(routed, colormaps.symmetric_levels(routed))
-            plane, origin = padded(channel(record.input_grad, c), record.pads)
-            self.output.set_title(f"∂E/∂x, input channel {c}")
-            self.output.set_image(plane, self.cached_levels((record.index, "dx"), record.input_grad, True), origin)
-            self.output.set_box(rows[0], cols[0], ph, pw)
-            self.output.show_padding(bool(record.pads != ((0, 0), (0, 0))))
-            self._mark_winner(frame, is_max, self.output, rows, cols)
-            self.window.set_box(0, 0, visible=False)
-            return
-        self.input.show_padding(bool(frame["padding_mask"].any() or origin != (0, 0)))
-        self.input.set_box(rows[0], cols[0], ph, pw)
-        self._mark_winner(frame, is_max, self.input, rows, cols)
-        self.output.set_box(i, j)
+        self.last = (step, frame)
+        for panel in self.panels:
+            panel.hide_marks()
+        draw(self.trace.records[step.layer_index], frame)
 
-    def _mark_winner(self, frame, is_max, panel, rows, cols) -> None:
+    def _forward(self, record, frame) -> None:
+        i, j, c = frame.out_index
+        is_max = isinstance(frame, MaxPoolForward)
+        for panel in self.panels:
+            panel.set_signed(False)
+        levels = self.cached_levels((record.index, "in"), record.inputs, False)
+        plane, origin = padded(channel(record.inputs, c), record.pads)
+        self.input.set_title(f"input of {record.name}, channel {c}")
+        self.input.set_image(plane, levels, origin)
+        self.input.show_padding(bool(frame.window.padding_mask.any() or origin != (0, 0)))
+        self.input.set_box(*frame.window.box)
+        window = np.where(frame.window.padding_mask, np.nan, frame.values)
+        self.window.set_title("window: max" if is_max else f"window: mean of {frame.count}")
+        self.window.set_image(window, levels)
+        self.output.set_title(f"output channel {c}: z = {fmt(frame.z)}")
+        self.output.set_image(filled(channel(record.z, c), frame.out_flat), levels)
+        self.output.set_box(i, j)
         if is_max:
-            m, n = frame["winner"]
-            panel.set_mark(rows[m], cols[n])
-            self.window.set_mark(m, n)
-        else:
-            panel.mark.setVisible(False)
-            self.window.mark.setVisible(False)
+            self.input.set_mark(*frame.winner_input)
+            self.window.set_mark(*frame.winner)
+
+    def _backward(self, record, frame) -> None:
+        i, j, c = frame.out_index
+        for panel in self.panels:
+            panel.set_signed(True)
+        levels = self.cached_levels((record.index, "dx"), np.concatenate([np.ravel(record.dz),
+                                                                            np.ravel(record.input_grad)]), True)
+        self.input.set_title(f"∂E/∂z of {record.name} output, channel {c}")
+        self.input.set_image(channel(record.dz, c), levels)
+        self.input.set_box(i, j)
+        self.input.show_padding(False)
+        routed = np.where(frame.window.padding_mask, np.nan, frame.routed)
+        self.window.set_title(f"∂E/∂z = {fmt(frame.delta)} routed by this window")
+        self.window.set_image(routed, levels)
+        plane, origin = padded(channel(record.input_grad, c), record.pads)
+        self.output.set_title(f"∂E/∂x, input channel {c} (all windows)")
+        self.output.set_image(plane, levels, origin)
+        self.output.set_box(*frame.window.box)
+        self.output.show_padding(bool(record.pads != ((0, 0), (0, 0))))
+        if frame.winner is not None:
+            self.window.set_mark(*frame.winner)
+        self.window.set_box(0, 0, visible=False)
+
+    def _global_forward(self, record, frame) -> None:
+        c = frame.channel
+        for panel in self.panels:
+            panel.set_signed(False)
+        levels = self.cached_levels((record.index, "in"), record.inputs, False)
+        self.input.set_title(f"input of {record.name}, channel {c}: all {frame.count} cells")
+        self.input.set_image(frame.inputs, levels)
+        self.input.set_box(0, 0, *frame.inputs.shape)
+        self.input.show_padding(False)
+        self.window.clear()
+        self._vector(self.output, record.z.reshape(-1), c, f"output of {record.name}: z[{c}] = mean = {fmt(frame.z)}",
+                     levels)
+
+    def _global_backward(self, record, frame) -> None:
+        c = frame.channel
+        for panel in self.panels:
+            panel.set_signed(True)
+        levels = self.cached_levels((record.index, "dz"), record.dz, True)
+        self._vector(self.input, record.dz.reshape(-1), c, f"∂E/∂z of {record.name}: {fmt(frame.output_grad)}",
+                     levels)
+        self.window.clear()
+        self.output.set_title(f"∂E/∂x, channel {c}: {fmt(frame.share)} in every cell")
+        self.output.set_image(frame.input_grad, levels)
+        self.output.set_box(0, 0, *frame.input_grad.shape)
+        self.output.show_padding(False)
+
+    @staticmethod
+    def _vector(panel, vector, index, title, levels) -> None:
+        width = row_width(vector.size)
+        panel.set_title(title)
+        panel.set_image(wrapped(vector, width), levels)
+        panel.set_box(*wrapped_cell(index, vector.size, width))
+        panel.show_padding(False)

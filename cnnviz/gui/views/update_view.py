@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...engine.frames import Update
 from .. import colormaps
-from .common import fmt, wrapped, wrapped_cell
+from .common import fmt, row_width, wrapped, wrapped_cell
 from .panels import View
 
 
@@ -15,7 +16,7 @@ class UpdateView(View):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.weights = self.panel(0, 0, "W", signed=True, colorbar=True, numbers=True)
-        self.grad = self.panel(0, 2, "g = ∂E/∂W", signed=True, colorbar=True, numbers=True)
+        self.grad = self.panel(0, 2, "∂E/∂W", signed=True, colorbar=True, numbers=True)
         self.change = self.panel(0, 4, "change", signed=True, colorbar=True, numbers=True)
         self.after = self.panel(0, 6, "W′ = W + change", signed=True, colorbar=True, numbers=True)
         for column in (0, 2, 4, 6):
@@ -27,37 +28,29 @@ class UpdateView(View):
         return self.levels[key]
 
     def show_frame(self, step, frame) -> None:
-        if frame["kind"] != "update":
+        if not isinstance(frame, Update):
             return
+        self.last = (step, frame)
         record = self.trace.records[step.layer_index]
-        key = frame["param_key"]
+        key = frame.param_key
         preview = record.update[key]
-        arrays = {"param": preview["param"], "grad": record.grads[key], "step": preview["step"],
-                  "param_after": preview["param_after"]}
-        index = frame["param_index"]
-        if key == "kernel" and record.kind == "conv":
-            m, n, c, c_out = index
-            slices = {name: array[:, :, c, c_out] for name, array in arrays.items()}
-            cell = (m, n)
-            where = f"[:, :, {c}, {c_out}]"
-        elif key == "kernel":
-            i, j = index
-            slices = {name: wrapped(array[:, j]) for name, array in arrays.items()}
-            cell = wrapped_cell(i, arrays["param"].shape[0])
-            where = f"[:, {j}] (input {i})"
+        slices = {"param": frame.param_slice, "grad": frame.grad_slice, "step": frame.change_slice,
+                  "param_after": frame.after_slice}
+        if frame.param_slice.ndim == 1:  # a vector: one row when short, else wrapped into a square
+            width = row_width(frame.param_slice.size)
+            slices = {name: wrapped(array, width) for name, array in slices.items()}
+            cell = wrapped_cell(frame.cell[0], frame.param_slice.size, width)
         else:
-            slices = {name: wrapped(array, array.size) for name, array in arrays.items()}
-            cell = (0, index[0])
-            where = ""
-        shared = self._levels((record.index, key, "W"), arrays["param"], arrays["param_after"])
-        self.weights.set_title(f"{key}{where} = {fmt(frame['param'])}")
+            cell = frame.cell
+        shared = self._levels((record.index, key, "W"), preview["param"], preview["param_after"])
+        self.weights.set_title(f"{key}{frame.label}: W = {fmt(frame.param)}")
         self.weights.set_image(slices["param"], shared)
-        self.grad.set_title(f"g = {fmt(frame['grad'])}")
-        self.grad.set_image(slices["grad"], self._levels((record.index, key, "g"), arrays["grad"]))
-        plain_sgd = frame["optimizer"] == "sgd" and not frame["state_after"]
-        self.change.set_title(f"{'−η·g' if plain_sgd else 'change'} = {fmt(frame['change'])}")
-        self.change.set_image(slices["step"], self._levels((record.index, key, "step"), arrays["step"]))
-        self.after.set_title(f"W′ = {fmt(frame['param_after'])}")
+        self.grad.set_title(f"∂E/∂W = {fmt(frame.grad)}")
+        self.grad.set_image(slices["grad"], self._levels((record.index, key, "g"), record.grads[key]))
+        rule = ("change" if not frame.plain_sgd else "−η·(∂E/∂W + λW)" if frame.weight_decay else "−η·∂E/∂W")
+        self.change.set_title(f"{rule} = {fmt(frame.change)}")
+        self.change.set_image(slices["step"], self._levels((record.index, key, "step"), preview["step"]))
+        self.after.set_title(f"W′ = {fmt(frame.param_after)}")
         self.after.set_image(slices["param_after"], shared)
         for panel in self.panels:
             panel.set_box(*cell)
