@@ -40,6 +40,14 @@ def check_equation(window, frame):
         assert shown(number, text), (frame.kind, number)
     extra = shown_numbers(rows_html(window.equation.toHtml())) - frame_numbers(frame)
     assert not extra, (frame.kind, f"numbers on screen that are no field of the frame: {sorted(extra)}")
+    view = window.tabs.currentWidget()
+    if frame.layer_index is None or view.name == "maps":  # the maps view shows every layer, not this frame
+        return
+    record = window.state.trace.records[frame.layer_index]
+    sizes = {str(n) for array in (record.inputs, record.z) for n in (*array.shape, array.size)}
+    titles = " ".join(panel.title_text for panel in view.panels)
+    extra = shown_numbers(titles) - frame_numbers(frame) - sizes
+    assert not extra, (frame.kind, view.name, f"numbers in the view's titles that are no field: {sorted(extra)}")
 
 
 def shown(number: str, text: str) -> bool:
@@ -325,3 +333,30 @@ def test_all_input_channels_show_the_window_in_each_and_every_kernel_slice(qtbot
     combo.setCurrentText("2")
     assert sum(b.isVisible() for b in (view.input.box, *view.input.more_boxes)) == 1
     np.testing.assert_array_equal(view.kernel.image.image, frame.kernel[..., 2].astype(np.float32))
+
+
+RESULT = {"conv_forward": "z", "maxpool_forward": "z", "avgpool_forward": "z", "dense_forward": "z",
+          "flatten_forward": "value", "loss": "loss", "conv_backward_weight": "grad", "conv_backward_input": "sum",
+          "maxpool_backward": "share", "dense_backward": "sum", "flatten_backward": "input_grad",
+          "update": "param_after"}
+
+
+@pytest.mark.parametrize("size", [(1024, 768), (1280, 800), (1920, 1080)])
+def test_the_result_of_every_frame_is_visible_without_scrolling(qtbot, window, size):
+    """The equation panel writes the frame's result first (a and z, ∂E/∂z, ∂E/∂w, E and δ, W′):
+    it is on screen whatever the window size, however long the sums below it."""
+    window.resize(*size)
+    qtbot.wait(50)
+    trace = window.state.trace
+    for step in trace.steps:
+        for index in (0, step.frame_count // 2, step.frame_count - 1):
+            window.controller.jump(step.index, index)
+            frame = trace.frame(step.index, index)
+            result = fmt(getattr(frame, RESULT[frame.kind]))
+            cursor = window.equation.document().find(result)
+            if cursor.isNull():
+                cursor = window.equation.document().find(f"− {result.lstrip('-')}")
+            assert not cursor.isNull(), (frame.kind, result)
+            assert window.equation.verticalScrollBar().value() == 0
+            bottom = window.equation.cursorRect(cursor).bottom()
+            assert bottom < window.equation.viewport().height(), (frame.kind, size, bottom)

@@ -125,14 +125,14 @@ def conv_forward(f):
              f"cols {w.cols[0]}…{w.cols[-1]}")
     if w.padding_mask.any():
         where += " (grey cells are padding = 0)"
-    return [row("cell", where), *channel_rows(f, "Σ w·z"), neuron_row(f)]
+    return [neuron_row(f), row("cell", where), *channel_rows(f, "Σ w·z")]
 
 
 def maxpool_forward(f):
     i, j, c = f.out_index
-    return [row("window", f"channel {c}, output (row {i}, col {j}): max({numbers(f.values)})"),
-            row("winner", f"cell {cell(f.winner)} of the window = input {cell(f.winner_input)}"),
-            row("z", bold(f.z))]
+    return [row("z = max", f"max({numbers(f.values)}) = {bold(f.z)}"),
+            row("window", f"channel {c}, output (row {i}, col {j})"),
+            row("winner", f"cell {cell(f.winner)} of the window = input {cell(f.winner_input)}")]
 
 
 def avgpool_forward(f):
@@ -147,9 +147,8 @@ def global_avgpool_forward(f):
 
 
 def dense_forward(f):
-    return [row("neuron", str(f.neuron)),
-            row("Σ w·z (largest first)", f"{terms(f.terms)} = {fmt(f.sum)}"),
-            neuron_row(f)]
+    return [neuron_row(f), row("neuron", str(f.neuron)),
+            row("Σ w·z (largest first)", f"{terms(f.terms)} = {fmt(f.sum)}")]
 
 
 def flatten_forward(f):
@@ -177,38 +176,36 @@ def batchnorm_forward(f):
 def loss(f):
     label = f.label
     output_name = "p" if f.activation == "softmax" else "z"
-    rows = [row("label / predicted", f"{label} / {f.predicted}"),
-            row(output_name, ", ".join(f"{k}: {fmt(v)}" for k, v in enumerate(f.outputs)))]
     if f.loss_name == "mean_squared_error":
-        rows.append(row("E = Σ (z − y)² / K", f"{folded(f.terms, f.terms.values.size)} = {bold(f.loss)}"))
+        rows = [row("E = Σ (z − y)² / K", f"{folded(f.terms, f.terms.values.size)} = {bold(f.loss)}")]
     else:
         clip = f" (p clipped at {fmt(f.clip)}, as Keras does)" if f.clipped else ""
-        rows.append(row("E = −Σ y log p", f"−log {output_name}[{label}] = −({fmt(f.log_p_label)}) = "
-                                          f"{bold(f.loss)}{clip}"))
+        rows = [row("E = −Σ y log p", f"−log {output_name}[{label}] = −({fmt(f.log_p_label)}) = "
+                                      f"{bold(f.loss)}{clip}")]
+    delta = "δ = p − y" if f.fused else ("δ = Jᵀ ∂E/∂z (softmax Jacobian)" if f.jacobian else "δ = h′(a) ⊙ ∂E/∂z")
+    rows.append(row(delta, ", ".join(f"{k}: {fmt(d)}" for k, d in enumerate(f.delta))))
+    rows += [row("label / predicted", f"{label} / {f.predicted}"),
+             row(output_name, ", ".join(f"{k}: {fmt(v)}" for k, v in enumerate(f.outputs)))]
     if not f.fused:
         rows.append(row("∂E/∂z", ", ".join(f"{k}: {fmt(g)}" for k, g in enumerate(f.output_grad))))
-    label = "δ = p − y" if f.fused else ("δ = Jᵀ ∂E/∂z (softmax Jacobian)" if f.jacobian else "δ = h′(a) ⊙ ∂E/∂z")
-    rows.append(row(label, ", ".join(f"{k}: {fmt(d)}" for k, d in enumerate(f.delta))))
     return rows
 
 
 # ---------------------------------------------------------------------- backward
 def conv_backward_weight(f):
     m, n, c, c_out = f.weight_index
-    rows = [row("weight", f"w[{m},{n},{c},{c_out}]: δ map of channel {c_out} times the input channel {c} "
-                          "cells this weight touched"),
-            row("Σ δ·z (largest first)", terms(f.terms)),
-            row("∂E/∂w", bold(f.grad))]
+    rows = [row(f"∂E/∂w[{m},{n},{c},{c_out}]", bold(f.grad))]
     if f.bias_grad is not None:
         rows.append(row(f"∂E/∂b[{c_out}] = Σ δ", fmt(f.bias_grad)))
-    return rows
+    return rows + [row("weight", f"δ map of channel {c_out} times the input channel {c} cells this weight touched"),
+                   row("Σ δ·z (largest first)", terms(f.terms))]
 
 
 def conv_backward_input(f):
     i, j, c = f.in_index
-    return [row("input cell", f"(row {i}, col {j}) of channel {c}: flipped kernel over the δ maps"),
-            *channel_rows(f, "Σ w·δ, δ channel"), row("∂E/∂z", bold(f.sum)),
-            *previous_delta(f, f.sum)]
+    return [row("∂E/∂z", bold(f.sum)), *previous_delta(f, f.sum),
+            row("input cell", f"(row {i}, col {j}) of channel {c}: flipped kernel over the δ maps"),
+            *channel_rows(f, "Σ w·δ, δ channel")]
 
 
 def pool_backward(f):
@@ -217,8 +214,8 @@ def pool_backward(f):
         routed = f"all of ∂E/∂z = {fmt(f.share)} to the winner {cell(f.winner)}; 0 to the other cells"
     else:
         routed = f"∂E/∂z / count = {fmt(f.delta)} / {f.count} = {fmt(f.share)} to every real cell"
-    return [row("window", f"channel {c}, output (row {i}, col {j}): ∂E/∂z = {fmt(f.delta)}"),
-            row("routed by this window", routed),
+    return [row("routed by this window", routed),
+            row("window", f"channel {c}, output (row {i}, col {j}): ∂E/∂z = {fmt(f.delta)}"),
             row("∂E/∂z of these cells, all windows", numbers(f.input_grad))]
 
 
@@ -229,10 +226,10 @@ def global_avgpool_backward(f):
 
 def dense_backward(f):
     i = f.in_index
-    return [row("input", f"{i} (value z = {fmt(f.input)})"),
-            row("Σ W·δ", f"{terms(f.terms)} = {bold(f.sum)}"),
-            row(f"∂E/∂W[{i},:] = z·δ", numbers(f.weight_grads, MAX_TERMS)),
-            *previous_delta(f, f.sum)]
+    return [row(f"∂E/∂z[{i}]", bold(f.sum)), *previous_delta(f, f.sum),
+            row("input", f"{i} (value z = {fmt(f.input)})"),
+            row("Σ W·δ (largest first)", f"{terms(f.terms)} = {fmt(f.sum)}"),
+            row(f"∂E/∂W[{i},:] = z·δ", numbers(f.weight_grads, MAX_TERMS))]
 
 
 def flatten_backward(f):
@@ -284,7 +281,7 @@ def update(f):
                                          f"{fmt(f.change)}"))
     else:
         rows.append(row("change", fmt(f.change)))
-    return rows + [row(f"W′ = W + {change}", f"{signed_sum([f.param, f.change])} = {bold(f.param_after)}")]
+    return [row(f"W′ = W + {change}", f"{signed_sum([f.param, f.change])} = {bold(f.param_after)}"), *rows]
 
 
 def frame_html(step, frame, rows) -> str:
