@@ -16,6 +16,7 @@ import argparse
 import json
 import signal
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +26,8 @@ import numpy as np
 from .data import DATASET_NAMES, load_dataset
 from .engine.model import Callback, Sequential
 from .engine.optimizers import OPTIMIZERS, get_optimizer
+from .engine.weights import check_finite
+from .limits import temporary_name
 from .presets import PRESETS, build_model
 
 COMMANDS = ("train", "evaluate", "summary")
@@ -161,10 +164,43 @@ def make_optimizer(args):
 
 
 def check_output_path(out) -> None:
-    if out is not None and Path(out).suffix.lower() != ".npz":
+    """Find what would stop ``--out`` from being saved before training starts (the disk filling up
+    during the run can still happen: then ``save_trained`` writes a fallback file)."""
+    if out is None:
+        return
+    path = Path(out)
+    if path.suffix.lower() != ".npz":
         raise ValueError(f"--out {out}: weights are saved as .npz; give a file name ending in .npz")
-    if out is not None and not Path(out).resolve().parent.is_dir():
-        raise ValueError(f"--out {out}: the folder {Path(out).resolve().parent} does not exist")
+    folder = path.resolve().parent
+    if not folder.is_dir():
+        raise ValueError(f"--out {out}: the folder {folder} does not exist")
+    if path.is_dir() or (path.exists() and not path.is_file()):
+        raise ValueError(f"--out {out}: is a folder or not a regular file; give the name of an .npz file")
+    probe = temporary_name(path)
+    try:
+        probe.open("wb").close()
+        probe.unlink()
+    except OSError as error:
+        raise ValueError(f"--out {out}: cannot write in {folder} ({error.strerror or error})") from None
+
+
+def save_trained(model, out, stream, quiet: bool) -> str:
+    """Save the trained weights to ``out``; if that fails, to a named fallback file beside it (or in
+    the temporary folder). Returns where they went."""
+    path = Path(out)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    candidates = [path, path.with_name(f"{path.stem}.unsaved-{stamp}.npz"),
+                  Path(tempfile.gettempdir()) / f"{path.stem}.unsaved-{stamp}.npz"]
+    for candidate in candidates:
+        try:
+            model.save_weights(candidate)
+        except OSError as error:
+            print(f"cnnviz-train: could not save {candidate} ({error.strerror or error})", file=sys.stderr, flush=True)
+            continue
+        if not quiet or candidate != path:
+            print(f"saved {candidate}", file=stream if candidate == path else sys.stderr, flush=True)
+        return str(candidate)
+    raise OSError(f"could not save the trained weights anywhere (tried {', '.join(map(str, candidates))})")
 
 
 # ---------------------------------------------------------------- commands
@@ -188,18 +224,23 @@ def train(args, stream=None) -> dict:
     progress = ProgressBar(len(data.x_train), args.epochs, stream, quiet=args.quiet)
     stopper = StopOnInterrupt()
     started = time.perf_counter()
-    with ctrl_c_stops(stopper, stream):
-        history = model.fit(data.x_train, data.y_train, batch_size=args.batch_size, epochs=args.epochs,
-                            validation_data=(data.x_test, data.y_test) if len(data.x_test) else None,
-                            callbacks=[progress, stopper], verbose=0)
+    not_written = f"; --out {args.out} was not written (a file already there stays as it was)" if args.out else ""
+    try:
+        # Overflow is reported once, below, as divergence, not as NumPy warnings on every batch.
+        with ctrl_c_stops(stopper, stream), np.errstate(over="ignore", invalid="ignore"):
+            history = model.fit(data.x_train, data.y_train, batch_size=args.batch_size, epochs=args.epochs,
+                                validation_data=(data.x_test, data.y_test) if len(data.x_test) else None,
+                                callbacks=[progress, stopper], verbose=0)
+        check_finite(model.get_weights())
+    except ValueError as error:  # the loss or the weights went NaN or infinite
+        rate = model.optimizer.learning_rate
+        raise ValueError(f"training diverged at learning rate {rate:g} ({error}){not_written}; try a lower --lr") \
+            from None
     seconds = time.perf_counter() - started
-    if args.out:
-        model.save_weights(args.out)
-        if not args.quiet:
-            print(f"saved {args.out}", file=stream, flush=True)
+    saved = save_trained(model, args.out, stream, args.quiet) if args.out else None
     final = {key: values[-1] for key, values in history.history.items()}
     return {**final, "seconds": seconds, "epochs": len(history.epoch), "stopped": stopper.requested,
-            "history": {**history.history, "seconds": progress.seconds}}
+            "saved": saved, "history": {**history.history, "seconds": progress.seconds}}
 
 
 def evaluate(args, stream=None) -> dict:
@@ -288,12 +329,18 @@ def main(argv=None) -> int:
         argv.insert(0, "train")
     args = make_parser().parse_args(argv)
     try:
+        if args.seed < 0:
+            raise ValueError(f"--seed must be a whole number >= 0, got {args.seed}")
         if args.command == "train":
             if args.model is None and not args.weights:
                 args.model = "lecture"
             result = train(args)
             if args.json:
                 print(json.dumps({k: v for k, v in result.items() if k != "history"}), flush=True)
+            if args.out and result["saved"] != args.out:
+                print(f"cnnviz-train: error: {args.out} could not be written; the trained weights are in "
+                      f"{result['saved']}", file=sys.stderr)
+                return 1
             return INTERRUPTED if result["stopped"] else 0
         if args.command == "evaluate":
             result = evaluate(args)
@@ -307,9 +354,16 @@ def main(argv=None) -> int:
         result = summary(args)
         print(json.dumps({k: result[k] for k in ("params", "config")}) if args.json else result["summary"])
         return 0
-    except ValueError as error:
+    except ValueError as error:  # bad input: files, settings, a diverged run (any other exception is a bug)
         print(f"cnnviz-train: error: {error}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print("cnnviz-train: error: ran out of memory; use fewer or smaller images (--train-samples) or a "
+              "smaller model", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"cnnviz-train: error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("\ncnnviz-train: aborted; nothing was saved", file=sys.stderr)
         return INTERRUPTED

@@ -1,9 +1,8 @@
 """The model presets the app and the CLI offer, stored as JSON in resources/models/."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from .engine.model import Sequential
+from .limits import as_path, read_json
 from .paths import MODELS, WEIGHTS
 
 PRESETS = ("lecture", "kerasy-mnist", "lenet", "same-padding", "allconv-bn")
@@ -11,13 +10,9 @@ PRESETS = ("lecture", "kerasy-mnist", "lenet", "same-padding", "allconv-bn")
 
 def load_model_file(path, seed=None) -> Sequential:
     """A model from a JSON architecture file (``Sequential.get_config`` format)."""
-    path = Path(path)
+    config = read_json(path, "JSON architecture file")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: cannot read the model file ({error})") from None
-    try:
-        return Sequential.from_json(text, seed=seed)
+        return Sequential.from_config(config, seed=seed)
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None
 
@@ -35,7 +30,7 @@ def build_model(spec, seed=None) -> Sequential:
         raise ValueError(f"--model is needed: a preset {list(PRESETS)} or a JSON architecture file")
     if spec in PRESETS:
         return load_preset(spec, seed=seed)
-    if not Path(spec).is_file():
+    if not as_path(spec, "JSON architecture file").is_file():
         raise ValueError(f"--model {spec!r}: not a preset {list(PRESETS)} nor an existing JSON file")
     return load_model_file(spec, seed=seed)
 

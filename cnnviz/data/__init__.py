@@ -1,4 +1,4 @@
-"""Datasets for cnnviz, as NHWC float32 in [0, 1] with int64 class ids. Never imports Qt at import time.
+"""Datasets for cnnviz, as NHWC float32 in [0, 1] with int64 class ids. Never imports Qt (Pillow decodes images).
 
 >>> ds = load_dataset("mnist")   # the 5,000 real MNIST digits cnnviz ships (4,000 train / 1,000 test)
 >>> ds.x_train.shape, ds.y_train.shape, ds.class_names[:3]
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..limits import MAX_CLASSES, MAX_DATASET_VALUES, as_path
 from ..paths import DATASETS
 from . import cifar, formats
 from .dataset import Dataset, images_to_float, labels_to_ids, stratified_split
@@ -34,6 +35,8 @@ def load_dataset(source="mnist", *, seed=0, test_fraction: float = 0.2, size: in
     ``test_fraction`` is the share of each class such a split puts in the test part;
     ``size`` is the image size of the synthetic sets (8 to 28).
     """
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be a number between 0 and 1 (exclusive), got {test_fraction!r}")
     if isinstance(source, str) and source in SYNTHETIC_CLASSES:
         return synthetic(source, size=size, seed=seed)
     if isinstance(source, str) and source == "mnist":
@@ -42,7 +45,7 @@ def load_dataset(source="mnist", *, seed=0, test_fraction: float = 0.2, size: in
                              "make it with resources/datasets/make_mnist_5k.py")
         return _from_arrays(formats.read_dataset_npz(SHIPPED_MNIST), "mnist", SHIPPED_MNIST, seed, test_fraction,
                             [str(k) for k in range(10)])
-    path = Path(source)
+    path = as_path(source, "dataset")
     if not path.exists():
         raise ValueError(f"{path}: no such file or folder; expected a dataset name {list(DATASET_NAMES)} or a path "
                          "(IDX folder, .npz, CIFAR-10 folder, or a folder with one sub-folder of images per class)")
@@ -70,6 +73,10 @@ def load_dataset(source="mnist", *, seed=0, test_fraction: float = 0.2, size: in
 def _from_arrays(arrays: dict, name: str, path, seed, test_fraction, class_names=None) -> Dataset:
     """Arrays in the Keras layout (x_train...) or x, y (split here) -> a checked Dataset."""
     where = str(path)
+    images = [arrays[key] for key in ("x", "x_train", "x_test") if key in arrays]
+    if sum(np.asarray(x).size for x in images) > MAX_DATASET_VALUES:
+        raise ValueError(f"{where}: the images hold {sum(np.asarray(x).size for x in images):,} values, more than "
+                         f"the {MAX_DATASET_VALUES:,} cnnviz loads for one dataset")
     if "x_train" in arrays:
         parts = []
         for part in ("train", "test"):
@@ -79,13 +86,26 @@ def _from_arrays(arrays: dict, name: str, path, seed, test_fraction, class_names
             raise ValueError(f"{where}: training images {parts[0].shape[1:]} and test images {parts[2].shape[1:]} "
                              "differ in shape")
     else:
-        x = images_to_float(arrays["x"], f"{where} (x)")
+        x = np.asarray(arrays["x"])
+        images_to_float(x[:0] if x.ndim else x, f"{where} (x)")  # shape and dtype, before anything is copied
         y = labels_to_ids(arrays["y"], len(x), f"{where} (y)")
+        if not len(x):
+            raise ValueError(f"{where}: holds no training images; expected at least one")
         train, test = stratified_split(y, test_fraction, seed)
-        parts = [x[train], y[train], x[test], y[test]]
+        # Each part is converted on its own: the whole set is never held as floats twice.
+        parts = [images_to_float(x[train], f"{where} (x)"), y[train], images_to_float(x[test], f"{where} (x)"),
+                 y[test]]
+    if not len(parts[0]):
+        raise ValueError(f"{where}: holds no training images; expected at least one")
     highest = max(int(parts[1].max(initial=0)), int(parts[3].max(initial=0)))
+    if highest >= MAX_CLASSES:
+        raise ValueError(f"{where}: labels go up to {highest:,}; cnnviz expects class ids 0 to {MAX_CLASSES - 1:,}")
     if class_names is None and "class_names" in arrays:
-        class_names = [str(n) for n in np.asarray(arrays["class_names"]).reshape(-1)]
+        names = np.asarray(arrays["class_names"])
+        if names.dtype.kind not in "US" or names.size > MAX_CLASSES:
+            raise ValueError(f"{where}: class_names must be up to {MAX_CLASSES:,} strings, got {names.dtype} "
+                             f"{names.shape}")
+        class_names = [str(n) for n in names.reshape(-1)]
     if class_names is None:
         class_names = [str(k) for k in range(highest + 1)]
     if highest >= len(class_names):

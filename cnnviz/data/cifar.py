@@ -12,10 +12,13 @@ The binary version (``data_batch_1.bin`` .., ``test_batch.bin``: per image one l
 """
 from __future__ import annotations
 
+import math
 import pickletools
 from pathlib import Path
 
 import numpy as np
+
+from ..limits import MAX_DATASET_VALUES, MAX_FILE_BYTES, check_size, readable_file, short_repr
 
 CLASS_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 TRAIN_FILES = [f"data_batch_{i}" for i in range(1, 6)]
@@ -25,6 +28,8 @@ RECORD = 1 + 3 * 32 * 32  # binary version: label byte + R, G, B planes of 32x32
 _RECONSTRUCT = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct")}
 _ALLOWED_GLOBALS = _RECONSTRUCT | {("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
 _MARK = object()
+MAX_PICKLE_OBJECTS = 200_000  # a batch holds about 20,000 (labels and file names)
+MAX_PICKLE_DEPTH = 32
 
 
 class _ArrayPlaceholder:
@@ -55,7 +60,9 @@ def _build(where, target, state):
         _, shape, dtype, fortran, raw = state
         if not isinstance(dtype, np.dtype) or not isinstance(raw, bytes):
             raise ValueError(f"{where}: malformed pickled array")
-        count = int(np.prod(shape))
+        if not isinstance(shape, tuple) or not all(isinstance(n, int) and n >= 0 for n in shape):
+            raise ValueError(f"{where}: malformed pickled array shape {short_repr(shape)}")
+        count = math.prod(shape)
         if len(raw) != count * dtype.itemsize:
             raise ValueError(f"{where}: truncated array: {len(raw)} bytes for shape {tuple(shape)} of {dtype}")
         target.array = np.frombuffer(raw, dtype).reshape(shape, order="F" if fortran else "C")
@@ -63,13 +70,21 @@ def _build(where, target, state):
     raise ValueError(f"{where}: malformed pickle (BUILD on {type(target).__name__})")
 
 
-def _resolve(value):
+def _resolve(value, budget: list, depth: int = 0):
+    """``value`` with arrays in place of their placeholders; ``budget[0]`` counts the objects still
+    allowed, so that a pickle whose memo repeats containers inside each other ("billion laughs")
+    or refers to itself is refused instead of expanded."""
+    budget[0] -= 1
+    if budget[0] < 0 or depth > MAX_PICKLE_DEPTH:
+        raise ValueError(f"nested more than {MAX_PICKLE_DEPTH} deep, refers to itself or holds more than "
+                         f"{MAX_PICKLE_OBJECTS:,} objects; a CIFAR-10 batch is a flat dict of arrays and lists")
     if isinstance(value, _ArrayPlaceholder):
         return value.array
     if isinstance(value, dict):
-        return {_resolve(k): _resolve(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_resolve(v) for v in value]
+        return {_resolve(k, budget, depth + 1): _resolve(v, budget, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [_resolve(v, budget, depth + 1) for v in value]
+        return items if isinstance(value, list) else tuple(items)
     return value
 
 
@@ -84,8 +99,9 @@ def _pop_to_mark(stack):
 
 def read_pickled_data(path) -> object:
     """Plain data (dicts, lists, strings, ints, numeric arrays) from a pickle file, without unpickling."""
-    path = Path(path)
+    path = readable_file(path, "CIFAR-10 batch")
     where = str(path)
+    check_size(path, path.stat().st_size, MAX_FILE_BYTES, "this pickle")
     data = path.read_bytes()
     stack, memo = [], {}
     try:
@@ -94,7 +110,7 @@ def read_pickled_data(path) -> object:
             if name in ("PROTO", "FRAME"):
                 continue
             if name == "STOP":
-                return _resolve(stack.pop())
+                return _resolve(stack.pop(), [MAX_PICKLE_OBJECTS])
             if name == "MARK":
                 stack.append(_MARK)
             elif name in ("EMPTY_DICT", "EMPTY_LIST", "EMPTY_TUPLE"):
@@ -152,7 +168,7 @@ def read_pickled_data(path) -> object:
         if not message.startswith(where):
             message = f"{where}: not a readable pickle ({message})"
         raise ValueError(message) from None
-    except (IndexError, KeyError, TypeError, AttributeError) as error:
+    except (IndexError, KeyError, TypeError, AttributeError, OverflowError, RecursionError) as error:
         raise ValueError(f"{where}: malformed or truncated pickle ({type(error).__name__}: {error})") from None
     raise ValueError(f"{where}: truncated pickle (no STOP)")
 
@@ -175,6 +191,8 @@ def read_batch(path) -> tuple[np.ndarray, np.ndarray]:
 
 def read_binary_batch(path) -> tuple[np.ndarray, np.ndarray]:
     """One binary-version CIFAR-10 batch (``*.bin``) -> images uint8 (N, 32, 32, 3), labels int64 (N,)."""
+    path = readable_file(path, "CIFAR-10 binary batch")
+    check_size(path, path.stat().st_size, MAX_FILE_BYTES, "this batch")
     raw = np.fromfile(path, dtype=np.uint8)
     if raw.size == 0 or raw.size % RECORD:
         raise ValueError(f"{path}: expected records of {RECORD} bytes (label + 32x32x3 pixels), "
@@ -192,7 +210,7 @@ def read_cifar10(folder) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
     folder = Path(folder)
     binary = (folder / "data_batch_1.bin").exists()
     suffix, read = (".bin", read_binary_batch) if binary else ("", read_batch)
-    parts = []
+    parts, values = [], 0
     for names in (TRAIN_FILES, [TEST_FILE]):
         images, labels = [], []
         for name in names:
@@ -201,6 +219,10 @@ def read_cifar10(folder) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
                 raise ValueError(f"{path}: missing; a CIFAR-10 folder holds {', '.join(TRAIN_FILES)} and {TEST_FILE}"
                                  f"{' (.bin)' if binary else ''}")
             x, y = read(path)
+            values += x.size
+            if values > MAX_DATASET_VALUES:
+                raise ValueError(f"{path}: the batches hold more than the {MAX_DATASET_VALUES:,} pixel values cnnviz "
+                                 "reads for one dataset")
             if y.size and y.max() >= len(CLASS_NAMES):
                 raise ValueError(f"{path}: labels must be 0-9, found {y.max()}")
             images.append(x)

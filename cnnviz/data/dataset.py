@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..limits import MAX_CLASSES
+
 
 @dataclass
 class Dataset:
@@ -66,7 +68,9 @@ def images_to_float(images: np.ndarray, where: str) -> np.ndarray:
     if images.ndim != 4:
         raise ValueError(f"{where}: expected images of shape (N, H, W) or (N, H, W, C), got {images.shape}")
     if images.dtype == np.uint8:
-        return images.astype(np.float32) / np.float32(255)
+        scaled = images.astype(np.float32)
+        scaled /= 255  # in place: a dataset near the size limit must not be held as floats twice
+        return scaled
     if not np.issubdtype(images.dtype, np.floating) and not np.issubdtype(images.dtype, np.integer):
         raise ValueError(f"{where}: expected uint8 or float images, got dtype {images.dtype}")
     images = images.astype(np.float32)
@@ -86,9 +90,9 @@ def labels_to_ids(labels: np.ndarray, n: int, where: str) -> np.ndarray:
         raise ValueError(f"{where}: expected labels of shape (N,) or one-hot (N, K), got {labels.shape}")
     if len(labels) != n:
         raise ValueError(f"{where}: {n} images but {len(labels)} labels")
-    if not np.issubdtype(labels.dtype, np.number) or not np.all(labels == np.round(labels)) or (
-            labels.size and labels.min() < 0):
-        raise ValueError(f"{where}: labels must be whole numbers >= 0")
+    if labels.dtype.kind not in "iuf" or not np.all(labels == np.round(labels)) or (
+            labels.size and (labels.min() < 0 or labels.max() >= MAX_CLASSES)):
+        raise ValueError(f"{where}: labels must be whole numbers from 0 to {MAX_CLASSES - 1:,} (class ids)")
     return labels.astype(np.int64)
 
 

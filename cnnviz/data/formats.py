@@ -5,10 +5,14 @@ folders of images. Each returns raw arrays; ``cnnviz.data.load_dataset`` turns t
 from __future__ import annotations
 
 import gzip
-import zipfile
+import math
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
+
+from ..limits import MAX_DATASET_VALUES, MAX_IMAGE_PIXELS, read_capped, read_npz, readable_file
 
 IDX_FILES = {
     "x_train": "train-images-idx3-ubyte",
@@ -18,32 +22,43 @@ IDX_FILES = {
 }
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                    "Ankle boot"]
+GRAY_MODES = ("1", "L", "LA", "I", "I;16", "F")
+# What Pillow's decoders raise on broken data (besides OSError, their usual complaint).
+DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError, TypeError, struct.error,
+                 ZeroDivisionError)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".pgm", ".ppm"}
 
 
 # ---------------------------------------------------------------- IDX
 def read_idx(path, dims: int) -> np.ndarray:
-    """An IDX file of unsigned bytes (raw or .gz) with ``dims`` dimensions, e.g. 3 for images (N, H, W)."""
-    path = Path(path)
+    """An IDX file of unsigned bytes (raw or .gz) with ``dims`` dimensions, e.g. 3 for images (N, H, W).
+
+    The sizes in the header are checked before the body is read, and never more bytes than they
+    announce are decompressed (a gzip bomb is refused unread).
+    """
+    path = readable_file(path, "IDX file")
+    header_size = 4 + 4 * dims
     try:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as stream:
-            data = stream.read()
-    except (OSError, EOFError) as error:
+            header = stream.read(header_size)
+            if len(header) < header_size:
+                raise ValueError(f"{path}: truncated: {len(header)} bytes, too short for an IDX header")
+            zero, kind, ndim = int.from_bytes(header[:2], "big"), header[2], header[3]
+            if zero != 0 or kind != 0x08 or ndim != dims:
+                raise ValueError(f"{path}: expected an IDX file of unsigned bytes with {dims} dimensions (magic "
+                                 f"0x0000080{dims}), got magic 0x{header[:4].hex()}")
+            shape = tuple(int.from_bytes(header[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims))
+            expected = math.prod(shape)
+            if expected > MAX_DATASET_VALUES:
+                raise ValueError(f"{path}: the header says {' x '.join(map(str, shape))} = {expected:,} bytes, "
+                                 f"more than the {MAX_DATASET_VALUES:,} values cnnviz reads for one dataset")
+            body = read_capped(stream, expected, path, "the body")
+    except (OSError, EOFError, zlib.error) as error:
         raise ValueError(f"{path}: cannot read the IDX file ({error})") from None
-    if len(data) < 4 + 4 * dims:
-        raise ValueError(f"{path}: truncated: {len(data)} bytes, too short for an IDX header")
-    zero, kind, ndim = int.from_bytes(data[:2], "big"), data[2], data[3]
-    if zero != 0 or kind != 0x08 or ndim != dims:
-        raise ValueError(f"{path}: expected an IDX file of unsigned bytes with {dims} dimensions (magic "
-                         f"0x0000080{dims}), got magic 0x{data[:4].hex()}")
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims))
-    body = data[4 + 4 * dims :]
-    expected = int(np.prod(shape))
     if len(body) != expected:
-        what = "truncated" if len(body) < expected else "too long"
-        raise ValueError(f"{path}: {what}: the header says {' x '.join(map(str, shape))} = {expected} bytes, "
-                         f"the file holds {len(body)}")
+        raise ValueError(f"{path}: truncated: the header says {' x '.join(map(str, shape))} = {expected:,} bytes, "
+                         f"the file holds {len(body):,}")
     return np.frombuffer(body, dtype=np.uint8).reshape(shape)
 
 
@@ -85,17 +100,7 @@ def read_dataset_npz(path) -> dict[str, np.ndarray]:
     An optional ``class_names`` string array names the classes. Never unpickles.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except ValueError as error:
-        if "pickle" in str(error).lower():
-            raise ValueError(f"{path}: holds pickled Python objects, which cnnviz never loads") from None
-        raise ValueError(f"{path}: not a readable .npz file ({error})") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{path}: not a readable .npz file ({error or type(error).__name__})") from None
+    arrays = read_npz(path, "dataset .npz file")
     keras = {"x_train", "y_train", "x_test", "y_test"}
     if not keras <= arrays.keys() and not {"x", "y"} <= arrays.keys():
         raise ValueError(f"{path}: expected arrays x_train, y_train, x_test, y_test (Keras mnist.npz layout) "
@@ -109,19 +114,38 @@ def class_folders(folder: Path) -> list[Path]:
 
 
 def read_image(path: Path):
-    """One image file -> (uint8 (H, W, 3) RGB, is it grayscale). Decoded with Qt's QImage (no Qt app needed)."""
-    from PyQt5.QtGui import QImage
+    """One image file -> (uint8 (H, W, 3) RGB, is it grayscale), decoded with Pillow.
 
-    image = QImage(str(path))
-    if image.isNull():
-        raise ValueError(f"{path}: not a readable image")
-    grayscale = image.isGrayscale()
-    image = image.convertToFormat(QImage.Format_RGB888)
-    width, height = image.width(), image.height()
-    buffer = image.constBits()
-    buffer.setsize(image.bytesPerLine() * height)
-    rows = np.frombuffer(buffer, np.uint8).reshape(height, image.bytesPerLine())
-    return rows[:, : width * 3].reshape(height, width, 3).copy(), grayscale
+    The pixel count is read from the header and checked (MAX_IMAGE_PIXELS) before decoding;
+    FIFOs and other non-files are refused before they are opened.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = readable_file(path, "image file")
+    expected = "expected a PNG or JPEG picture (or BMP, GIF, PGM, PPM)"
+    try:
+        image = Image.open(path)  # reads the header only
+    except Image.DecompressionBombError as error:  # Pillow's own, larger limit, checked while opening
+        raise ValueError(f"{path}: {error} cnnviz decodes images of up to {MAX_IMAGE_PIXELS:,} pixels; scale it "
+                         "down first") from None
+    except UnidentifiedImageError:
+        raise ValueError(f"{path}: cannot read this file as an image (an unknown format); {expected}") from None
+    except DECODE_ERRORS as error:
+        raise ValueError(f"{path}: cannot read this file as an image ({error}); {expected}") from None
+    with image:
+        width, height = image.size
+        if width * height > MAX_IMAGE_PIXELS:
+            raise ValueError(f"{path}: is {width}x{height} pixels; cnnviz decodes images of up to "
+                             f"{MAX_IMAGE_PIXELS:,} pixels; scale it down first")
+        grayscale = image.mode in GRAY_MODES
+        try:
+            pixels = np.asarray(image.convert("RGB"), np.uint8)
+        except DECODE_ERRORS as error:
+            raise ValueError(f"{path}: the image data is broken ({type(error).__name__}: {error}); "
+                             f"{expected}") from None
+    if pixels.shape != (height, width, 3):
+        raise ValueError(f"{path}: decoded to {pixels.shape}, expected {height}x{width} RGB pixels")
+    return pixels, grayscale
 
 
 def read_image_folder(folder) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -133,7 +157,7 @@ def read_image_folder(folder) -> tuple[np.ndarray, np.ndarray, list[str]]:
     classes = class_folders(folder)
     if not classes:
         raise ValueError(f"{folder}: expected one sub-folder of images per class, found none")
-    images, labels, gray, first = [], [], True, None
+    images, labels, gray, first, values = [], [], True, None, 0
     for label, class_folder in enumerate(classes):
         files = sorted(p for p in class_folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
@@ -145,6 +169,10 @@ def read_image_folder(folder) -> tuple[np.ndarray, np.ndarray, list[str]]:
             elif pixels.shape != first[1]:
                 raise ValueError(f"{path}: is {pixels.shape[1]}x{pixels.shape[0]} pixels, expected "
                                  f"{first[1][1]}x{first[1][0]} like {first[0]}; all images must have one size")
+            values += pixels.size
+            if values > MAX_DATASET_VALUES:
+                raise ValueError(f"{folder}: the images hold more than the {MAX_DATASET_VALUES:,} pixel values "
+                                 "cnnviz reads for one dataset")
             images.append(pixels)
             labels.append(label)
             gray = gray and is_gray

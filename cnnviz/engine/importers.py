@@ -15,12 +15,12 @@ order; layouts are converted so that predictions match the source framework:
 from __future__ import annotations
 
 import io
-import json
 import re
 import zipfile
-from pathlib import Path
 
 import numpy as np
+
+from ..limits import MAX_FILE_BYTES, MAX_JSON_BYTES, as_path, check_size, parse_json, read_capped, readable_file
 
 from .layers import Flatten
 from .model import Sequential
@@ -37,14 +37,13 @@ def import_weights(model: Sequential | None, path, seed=None) -> Sequential:
     it); the new model is built with ``seed``. Checks everything before changing the model, so
     a file that does not fit leaves ``model`` as it was. Returns the model.
     """
-    path = Path(path)
+    path = as_path(path, "weights file")
     suffix = path.suffix.lower()
     if suffix in PICKLE_SUFFIXES:
         raise ValueError(f"{path}: PyTorch pickles can run arbitrary code and cnnviz never unpickles; save the "
                          "state_dict as safetensors instead: "
                          "safetensors.torch.save_file(model.state_dict(), 'weights.safetensors')")
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
+    readable_file(path, "weights file")
     if suffix in KERAS_SUFFIXES:
         return _import_keras(model, path, seed)
     if suffix in SAFETENSORS_SUFFIXES:
@@ -117,6 +116,47 @@ def _attr_list(group, name: str) -> list[str] | None:
     return [v.decode("utf8") if isinstance(v, bytes) else str(v) for v in values]
 
 
+def _h5_node(group, name: str, path):
+    """``group[name]`` without ever following a link out of the file; None if there is no such name.
+
+    External links, and datasets whose data lives in other files (external storage, virtual
+    datasets), could make an HDF5 file read any file on the machine: they are refused.
+    """
+    import h5py
+
+    node = group
+    for part in (p for p in name.split("/") if p):
+        link = node.get(part, getlink=True)
+        if link is None:
+            return None
+        if isinstance(link, h5py.ExternalLink):
+            raise ValueError(f"{path}: {node.name.rstrip('/')}/{part} is an external link to {link.filename}; "
+                             "cnnviz never follows references out of a file")
+        node = node[part]
+        if node.file.id != group.file.id:
+            raise ValueError(f"{path}: {name} leads out of the file; cnnviz never follows references out of a file")
+    return node
+
+
+def _h5_array(dataset, path, budget: list) -> np.ndarray:
+    """A dataset's values, after checking that they are numbers stored in this file and not too many."""
+    import h5py
+
+    where = f"{path}: dataset {dataset.name}"
+    if not isinstance(dataset, h5py.Dataset):
+        raise ValueError(f"{where} is a group; expected an array of weights")
+    if dataset.is_virtual or dataset.id.get_create_plist().get_external_count():
+        raise ValueError(f"{where} keeps its data in other files (external storage or a virtual dataset); "
+                         "cnnviz never follows references out of a file")
+    if dataset.dtype.kind not in "iuf":
+        raise ValueError(f"{where} has dtype {dataset.dtype}; expected real numbers")
+    budget[0] -= dataset.size * dataset.dtype.itemsize
+    if budget[0] < 0:
+        raise ValueError(f"{where}: the weights would take more than the {MAX_FILE_BYTES:,} bytes cnnviz reads "
+                         "from one file")
+    return np.asarray(dataset)
+
+
 def _keras_param_key(weight_name: str) -> str:
     """'conv2d/kernel:0' -> 'kernel'."""
     return weight_name.rsplit("/", 1)[-1].split(":")[0]
@@ -127,39 +167,45 @@ def _read_keras_weights(h5, path, order=None) -> list[tuple[str, dict[str, np.nd
 
     ``order``: the layer names of the model config, when known (Keras 3 files need it).
     """
-    if "layers" in h5 and "layer_names" not in h5.attrs and "model_weights" not in h5:
-        return _read_keras3_weights(h5["layers"], order)
-    root = h5["model_weights"] if "model_weights" in h5 else h5
+    def has(name):  # without resolving the link (``name in h5`` would open an external file)
+        return h5.get(name, getlink=True) is not None
+
+    if has("layers") and "layer_names" not in h5.attrs and not has("model_weights"):
+        return _read_keras3_weights(_h5_node(h5, "layers", path), path, order)
+    root = _h5_node(h5, "model_weights", path) if has("model_weights") else h5
+    budget = [MAX_FILE_BYTES]
     names = _attr_list(root, "layer_names")
     if names is None:
         raise ValueError(f"{path}: not a Keras weights file (no 'layer_names' attribute at /{root.name.strip('/')})")
     found = []
     for name in names:
-        if name not in root:
+        group = _h5_node(root, name, path)
+        if group is None:
             raise ValueError(f"{path}: layer {name} is listed in layer_names but has no group")
-        group = root[name]
         weight_names = _attr_list(group, "weight_names") or []
         params = {}
         for weight_name in weight_names:
-            if weight_name not in group:
+            dataset = _h5_node(group, weight_name, path)
+            if dataset is None:
                 raise ValueError(f"{path}: layer {name}: weight {weight_name} is listed but missing")
-            params[_keras_param_key(weight_name)] = np.asarray(group[weight_name])
+            params[_keras_param_key(weight_name)] = _h5_array(dataset, path, budget)
         if params:
             found.append((name, params))
     return found
 
 
-def _read_keras3_weights(layers_group, order=None):
+def _read_keras3_weights(layers_group, path, order=None):
     """Keras 3 layout (``.keras`` archives, ``save_weights('x.weights.h5')``): layers/<name>/vars/0, 1, ...
 
     HDF5 lists the layers by name, so without the config's ``order`` convolutions are put
     before dense layers (as in any Sequential CNN) and each kind is ordered by name.
     """
-    found = []
+    found, budget = [], [MAX_FILE_BYTES]
     for name in layers_group:
-        variables = layers_group[name].get("vars")
+        variables = _h5_node(layers_group, f"{name}/vars", path)
         if variables is not None and len(variables):
-            arrays = [np.asarray(variables[key]) for key in sorted(variables, key=int)]
+            keys = sorted(variables, key=lambda key: int(key) if key.isdigit() else -1)
+            arrays = [_h5_array(_h5_node(variables, key, path), path, budget) for key in keys]
             found.append((name, dict(zip(("kernel", "bias"), arrays))))
     if order:
         rank = {name: index for index, name in enumerate(order)}
@@ -223,12 +269,15 @@ def _open_keras(path, h5py):
     if path.suffix.lower() == ".keras":
         try:
             with zipfile.ZipFile(path) as archive:
-                config = json.loads(archive.read("config.json"))
-                weights = archive.read("model.weights.h5")
-        except (zipfile.BadZipFile, KeyError, OSError, json.JSONDecodeError) as error:
+                config = parse_json(_read_member(archive, "config.json", MAX_JSON_BYTES, path).decode("utf8"))
+                weights = _read_member(archive, "model.weights.h5", MAX_FILE_BYTES, path)
+        except (zipfile.BadZipFile, KeyError, OSError, UnicodeDecodeError, NotImplementedError) as error:
             raise ValueError(f"{path}: not a readable Keras .keras archive with config.json and model.weights.h5 "
                              f"({error})") from None
-        return h5py.File(io.BytesIO(weights), "r"), config
+        try:
+            return h5py.File(io.BytesIO(weights), "r"), config
+        except OSError as error:
+            raise ValueError(f"{path}: model.weights.h5 is not a readable HDF5 file ({error})") from None
     try:
         h5 = h5py.File(path, "r")
     except OSError as error:
@@ -237,10 +286,18 @@ def _open_keras(path, h5py):
     if text is None:
         return h5, None
     try:
-        return h5, json.loads(text.decode("utf8") if isinstance(text, bytes) else str(text))
-    except json.JSONDecodeError as error:
+        return h5, parse_json(text.decode("utf8", "replace") if isinstance(text, bytes) else str(text))
+    except ValueError as error:
         h5.close()
-        raise ValueError(f"{path}: the stored model_config is not valid JSON ({error})") from None
+        raise ValueError(f"{path}: the stored model_config is {error}") from None
+
+
+def _read_member(archive: zipfile.ZipFile, name: str, limit: int, path) -> bytes:
+    """One member of a zip archive, refused from its size in the directory (and capped while inflating)."""
+    info = archive.getinfo(name)
+    check_size(path, info.file_size, limit, name)
+    with archive.open(info) as stream:
+        return read_capped(stream, limit, path, name)
 
 
 def _import_keras(model, path, seed):
@@ -295,6 +352,7 @@ def _import_safetensors(model, path):
     numpy_api = _require("safetensors.numpy")
     from safetensors import SafetensorError
 
+    check_size(path, path.stat().st_size, MAX_FILE_BYTES, "this file")
     try:
         tensors = numpy_api.load_file(str(path))
     except (SafetensorError, OSError, ValueError, TypeError) as error:

@@ -15,9 +15,11 @@ import time
 
 import numpy as np
 
+from ..limits import parse_json
 from . import losses as L
 from .layers import Input, Layer, layer_from_config
 from .optimizers import get_optimizer
+from .schema import check_architecture, check_model_size
 
 
 class Callback:
@@ -308,26 +310,19 @@ class Sequential:
 
     @classmethod
     def from_config(cls, config: dict, seed=None) -> "Sequential":
-        if not isinstance(config, dict):
-            raise ValueError("a model configuration must be a JSON object")
-        body = config.get("config", config)
-        if not isinstance(body, dict) or not isinstance(body.get("layers"), list) or not body.get("input_shape"):
-            raise ValueError("a model configuration needs 'input_shape' and a list of 'layers'")
+        """Checks the whole configuration (``schema``) and the model's size before building anything."""
+        body = check_architecture(config)
+        layers = [layer_from_config(entry["class_name"], dict(entry.get("config", {}))) for entry in body["layers"]]
+        check_model_size(body["input_shape"], layers)
         model = cls(seed=seed, dtype=body.get("dtype", "float32"), name=body.get("name", "sequential"))
         model.add(Input(input_shape=tuple(body["input_shape"])))
-        for index, entry in enumerate(body["layers"]):
-            if not isinstance(entry, dict) or not isinstance(entry.get("config", {}), dict):
-                raise ValueError(f"layer {index} of the configuration is not an object with 'class_name' and 'config'")
-            model.add(layer_from_config(entry.get("class_name"), dict(entry.get("config", {}))))
+        for layer in layers:
+            model.add(layer)
         return model
 
     @classmethod
     def from_json(cls, text: str, seed=None) -> "Sequential":
-        try:
-            config = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"not a valid JSON model description: {error}") from None
-        return cls.from_config(config, seed=seed)
+        return cls.from_config(parse_json(text), seed=seed)
 
     # ------------------------------------------------------------------ weights
     def save_weights(self, path) -> None:

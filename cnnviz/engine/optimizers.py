@@ -9,6 +9,8 @@ gradients) and ``lr_decay`` (the learning rate of epoch e is ``learning_rate * l
 """
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 
@@ -188,6 +190,13 @@ def get_optimizer(spec) -> Optimizer:
     key = name.lower() if isinstance(name, str) else name
     if key not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; expected one of {sorted(OPTIMIZERS)}")
+    known = {"learning_rate", "weight_decay", "lr_decay"} | {
+        parameter for kind in OPTIMIZERS[key].__mro__ if kind is not object
+        for parameter in inspect.signature(kind.__init__).parameters} - {"self", "kwargs"}
+    unknown = sorted(map(str, set(config) - known))
+    if unknown:
+        raise ValueError(f"bad settings for optimizer {name!r}: it has no setting {unknown[0]!r}; its settings "
+                         f"are {sorted(known)}")
     try:
         return OPTIMIZERS[key](**config)
     except TypeError as error:

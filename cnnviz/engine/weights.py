@@ -1,18 +1,19 @@
 """Save and load weights as ``.npz``: keys ``layername/kernel``, ``layername/bias`` and the
 architecture as JSON under ``__architecture__``.
 
-Loading never unpickles (``allow_pickle=False``) and checks every array before it changes
+Loading never unpickles, reads array sizes from the headers before inflating anything
+(``cnnviz.limits``) and checks every array before it changes
 anything: a file that does not fit leaves the model exactly as it was.
 """
 from __future__ import annotations
 
-import json
 import os
-import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from .. import limits
+from ..limits import remove_stale_temporaries, temporary_name
 
 ARCHITECTURE_KEY = "__architecture__"
 
@@ -20,14 +21,16 @@ ARCHITECTURE_KEY = "__architecture__"
 def atomic_write(path, write) -> None:
     """Call ``write(file_object)`` on a temporary file beside ``path``, then rename it into place.
 
-    A crash half-way leaves any existing file untouched. The file gets the permissions a
-    plain ``open(path, "w")`` would give (mkstemp alone would make it private to its owner).
+    A crash half-way leaves any existing file untouched; the temporary is named
+    ``.NAME.PID.tmp`` so that, if the process is killed before it can remove it, the next save of
+    ``path`` does. The file gets the permissions a plain ``open(path, "w")`` would give.
     """
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    remove_stale_temporaries(path)
+    temporary = temporary_name(path)
     try:
-        os.chmod(temporary, 0o666 & ~current_umask())
-        with os.fdopen(handle, "wb") as stream:
+        with open(temporary, "wb") as stream:
+            os.chmod(temporary, 0o666 & ~current_umask())
             write(stream)
             stream.flush()
             os.fsync(stream.fileno())
@@ -45,39 +48,38 @@ def current_umask() -> int:
     return mask
 
 
+def check_finite(arrays: dict) -> None:
+    """ValueError naming the first array that holds NaN or infinite values."""
+    for name, value in arrays.items():
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"'{name}' contains NaN or infinite values (training diverged?); "
+                             "non-finite weights are never saved")
+
+
 def save_weights(model, path) -> None:
+    """Write the weights and architecture atomically; refuses non-finite weights (the old file stays)."""
     arrays = model.get_weights()
+    check_finite(arrays)
     arrays[ARCHITECTURE_KEY] = np.array(model.to_json())
     atomic_write(path, lambda stream: np.savez(stream, **arrays))
 
 
 def read_npz(path) -> dict[str, np.ndarray]:
-    """All arrays of an ``.npz`` file, read without unpickling; ValueError for a bad file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
-    # np.load would take any other file for a pickle (and, refusing it, say so).
-    if not zipfile.is_zipfile(path):
-        raise ValueError(f"{path}: not a readable .npz weights file (not a zip archive, or truncated)")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
-    except ValueError as error:
-        if "pickle" in str(error).lower():
-            raise ValueError(f"{path}: holds pickled Python objects, which cnnviz never loads") from None
-        raise ValueError(f"{path}: not a readable .npz weights file ({error})") from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
-        raise ValueError(f"{path}: not a readable .npz weights file ({error or type(error).__name__})") from None
+    """All arrays of an ``.npz`` weights file, read without unpickling; ValueError for a bad file."""
+    return limits.read_npz(path, ".npz weights file")
 
 
 def architecture_of(arrays: dict) -> dict | None:
     """The architecture JSON stored in a weights file, or None if it has none."""
     if ARCHITECTURE_KEY not in arrays:
         return None
+    stored = arrays[ARCHITECTURE_KEY]
+    if stored.dtype.kind not in "US" or stored.shape != ():
+        raise ValueError(f"the stored architecture is {stored.dtype} {stored.shape}, expected one JSON string")
     try:
-        return json.loads(str(arrays[ARCHITECTURE_KEY]))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"the stored architecture is not valid JSON: {error}") from None
+        return limits.parse_json(str(stored))
+    except ValueError as error:
+        raise ValueError(f"the stored architecture is {error}") from None
 
 
 def check_weights(model, arrays: dict) -> dict[str, np.ndarray]:
@@ -95,13 +97,17 @@ def check_weights(model, arrays: dict) -> dict[str, np.ndarray]:
                 raise ValueError(f"layer {layer.name}: no '{name}' in the weights (expected shape {param.shape}); "
                                  f"the file has {found}")
             value = np.asarray(arrays[name])
-            if value.dtype == object or not np.issubdtype(value.dtype, np.number):
-                raise ValueError(f"layer {layer.name}: '{name}' has dtype {value.dtype}, expected numbers")
+            if value.dtype.kind not in "iuf":
+                raise ValueError(f"layer {layer.name}: '{name}' has dtype {value.dtype}, "
+                                 "expected numbers (real, not complex)")
             if value.shape != param.shape:
                 raise ValueError(f"layer {layer.name}: '{name}' has shape {value.shape}, expected {param.shape}")
+            with np.errstate(over="ignore", invalid="ignore"):
+                value = value.astype(model.dtype)  # checked after the cast: 1e39 is inf in float32
             if not np.all(np.isfinite(value)):
-                raise ValueError(f"layer {layer.name}: '{name}' contains NaN or infinite values")
-            checked[name] = value.astype(model.dtype)
+                raise ValueError(f"layer {layer.name}: '{name}' contains NaN or infinite values "
+                                 f"(or values too large for {model.dtype})")
+            checked[name] = value
     return checked
 
 
@@ -119,9 +125,12 @@ def load_model(path, seed=None):
     from .model import Sequential
 
     arrays = read_npz(path)
-    config = architecture_of(arrays)
-    if config is None:
-        raise ValueError(f"{path}: has no stored architecture; open it into a model of the right shape instead")
-    model = Sequential.from_config(config, seed=seed)
-    model.set_weights(arrays)
+    try:
+        config = architecture_of(arrays)
+        if config is None:
+            raise ValueError("has no stored architecture; open it into a model of the right shape instead")
+        model = Sequential.from_config(config, seed=seed)
+        model.set_weights(arrays)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
     return model

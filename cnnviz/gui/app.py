@@ -120,6 +120,8 @@ def main(argv=None) -> int:
     from PyQt5.QtCore import Qt
     from PyQt5.QtWidgets import QApplication
 
+    from . import fault_report
+
     app = QApplication.instance() or QApplication(sys.argv[:1])
     dataset = load_default_dataset()
     sample = None
@@ -131,6 +133,7 @@ def main(argv=None) -> int:
             return 2
         sample = (dataset.x_test[args.sample], int(dataset.y_test[args.sample]), f"test sample {args.sample}")
     window = build_window(model, dataset, sample)
+    fault_report.install(window.state)  # an uncaught exception becomes a message, not an abort
     if dataset is not None:
         window.input_panel.show_index(args.sample)
     if args.lesson and not window.lesson_panel.open(args.lesson):

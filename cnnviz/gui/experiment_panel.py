@@ -134,8 +134,7 @@ class ExperimentPanel(QWidget):
         self.end()
         x = np.asarray(self.app_state.x, np.float32)
         self.image.setImage(np.ascontiguousarray(x[:, :, 0] if x.shape[2] != 3 else x), levels=(0, 1))
-        names = self._class_names()
-        self.sample_label.setText(f"{self.app_state.description}\ntrue label {names[self.app_state.label]}\n"
+        self.sample_label.setText(f"{self.app_state.description}\nlabel {self.app_state.class_name(self.app_state.label)}\n"
                                   "Pick the image in the Input tab.")
 
     # ------------------------------------------------------------------ running

@@ -7,7 +7,7 @@ It draws the application state (``state.AppState``) it is given and listens to i
 from __future__ import annotations
 
 import numpy as np
-from PyQt5.QtCore import Qt
+from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import (QAction, QApplication, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDockWidget,
                              QHBoxLayout, QLabel, QMainWindow, QMessageBox, QScrollArea, QSlider, QSpinBox,
@@ -15,7 +15,7 @@ from PyQt5.QtWidgets import (QAction, QApplication, QCheckBox, QComboBox, QDialo
 
 from ..engine.trace import GRANULARITIES
 from .controller import PlaybackController
-from .frame_kinds import frame_kind
+from .frame_kinds import FRAME_KINDS, frame_kind
 from .views.backward_view import BackwardView
 from .views import VIEW_NAMES
 from .views.conv_view import ConvView
@@ -27,6 +27,8 @@ from .views.network_strip import NetworkStrip
 from .views.output_view import OutputView
 from .views.pool_view import PoolView
 from .views.update_view import UpdateView
+
+OVERVIEWS = ("maps", "output")  # views of the whole network: every step has something to show there
 
 SHORTCUTS = (
     ("Space", "play / pause"),
@@ -46,6 +48,17 @@ LEGEND = (
     ("dark slate cells", "not computed yet: the map fills in cell by cell"),
     ("yellow box", "the current window or cell"),
     ("red box", "the max-pooling winner"),
+)
+
+NOTATION = (  # one notation everywhere on screen, as the teaching notebooks write it
+    ("zᵏ", "the activations (output) of layer k; zᵏ⁻¹ is its input (the image for the first layer)"),
+    ("aᵏ", "the pre-activation of layer k: zᵏ = h(aᵏ) with h its activation"),
+    ("δᵏ = ∂E/∂aᵏ", "the delta of layer k; for a layer without activation, δ = ∂E/∂z"),
+    ("∂E/∂z", "the gradient of the loss E with respect to activations (what flows back between layers)"),
+    ("h′(a)", "the slope of the activation: δᵏ = h′(aᵏ) ⊙ ∂E/∂zᵏ (a softmax needs its Jacobian instead)"),
+    ("w, b, W", "conv kernel w[m, n, c, c′] and bias b[c′]; dense weights W[i, j]"),
+    ("g, λ, η", "the gradient the optimizer uses, g = ∂E/∂W + λ·W with weight decay λ; the learning rate η"),
+    ("E", "the loss (a batch mean; for the one sample of a trace its 1/N factor is 1)"),
 )
 
 
@@ -258,9 +271,13 @@ class MainWindow(QMainWindow):
         self.slider.setRange(0, trace.total_frames - 1)
         self.slider.blockSignals(False)
         predicted, label = self.state.class_name(trace.predicted), self.state.class_name(self.state.label)
+        target = "" if self.state.label is not None else " (the loss and backward pass take the prediction as target)"
         self.statusBar().showMessage(f"{self.state.description}: label {label}, predicted {predicted}, "
-                                     f"loss {trace.loss:.4g}")
-        self.input_panel.show_prediction(predicted, float(trace.y_pred[0, trace.predicted]), label)
+                                     f"loss {trace.loss:.4g}{target}")
+        self.input_panel.show_prediction(predicted, float(trace.y_pred[0, trace.predicted]),
+                                         None if self.state.label is None else label)
+        if self.state.description not in ("drawing",):
+            self.input_panel.show_sample(self.state.x)
         self._last_step = None
         self.controller.set_trace(trace, keep_position=keep_position)
 
@@ -286,8 +303,22 @@ class MainWindow(QMainWindow):
         self._draw_current_view()
 
     def _draw_current_view(self) -> None:
-        if self.controller.trace is not None:
-            self.tabs.currentWidget().show_frame(self.controller.step, self.frame)
+        if self.controller.trace is None:
+            return
+        view, step = self.tabs.currentWidget(), self.controller.step
+        view.show_frame(step, self.frame)
+        if frame_kind(self.frame).view == view.name or view.name in OVERVIEWS:
+            view.show_notice(None)
+        else:
+            view.show_notice(f"The current step, {step.title}, is not drawn here; this view shows "
+                             f"{view.title.lower()} steps.", self._nearest_step_for(view.name))
+
+    def _nearest_step_for(self, view_name: str):
+        """The step of that view closest to the current one (the same layer first), or None."""
+        current = self.controller.step
+        steps = [s for s in self.controller.trace.steps if FRAME_KINDS[s.frame_type].view == view_name]
+        return min(steps, key=lambda s: (s.layer_index != current.layer_index, abs(s.index - current.index)),
+                   default=None)
 
     def show_view(self, name: str) -> None:
         """Show one view; turns "follow" off so it stays."""
@@ -358,6 +389,9 @@ class MainWindow(QMainWindow):
         """The strip's scroll area as tall as its blocks (plus a scroll bar when they do not fit)."""
         scroll_bar = self.strip_scroll.horizontalScrollBar().sizeHint().height()
         self.strip_scroll.setFixedHeight(self.strip.sizeHint().height() + scroll_bar + 4)
+        # the blocks of a new model are laid out (and may grow a line) only once the event loop runs
+        QTimer.singleShot(0, lambda: self.strip_scroll.setFixedHeight(
+            self.strip.sizeHint().height() + scroll_bar + 4))
 
     def menu_shortcuts(self) -> list[tuple[str, str]]:
         """(keys, "Menu > command") for every menu action with a shortcut, read from the menus
@@ -380,7 +414,7 @@ class MainWindow(QMainWindow):
                                                          for a, b in rows) + "</table>"
 
             text.setHtml(f"<h3>Keys</h3>{table(SHORTCUTS)}<h3>Menu commands</h3>{table(self.menu_shortcuts())}"
-                         f"<h3>Colours</h3>{table(LEGEND)}")
+                         f"<h3>Notation</h3>{table(NOTATION)}<h3>Colours</h3>{table(LEGEND)}")
             buttons = QDialogButtonBox(QDialogButtonBox.Close)
             buttons.rejected.connect(dialog.close)
             layout = QVBoxLayout(dialog)

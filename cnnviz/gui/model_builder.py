@@ -319,7 +319,11 @@ class ModelMenu(QMenu):
     def build_dialog(self) -> ModelBuilderDialog:
         dialog = ModelBuilderDialog(self.app_state.model, self.window_)
         if dialog.exec_() == QDialog.Accepted and dialog.result_model is not None:
-            self.app_state.set_model(dialog.result_model)
+            try:
+                self.app_state.set_model(dialog.result_model)
+            except (ValueError, MemoryError) as error:
+                QMessageBox.warning(self.window_, "Cannot use this model",
+                                    f"{str(error) or 'not enough memory'}\n\nNothing was changed.")
         return dialog
 
     def open_dialog(self) -> bool:
@@ -327,11 +331,11 @@ class ModelMenu(QMenu):
         if not path:
             return False
         try:
-            model = load_model_file(path)
+            self.app_state.set_model(load_model_file(path))
         except (ValueError, MemoryError) as error:
-            QMessageBox.warning(self.window_, "Cannot open the architecture", f"{error}\n\nNothing was changed.")
+            QMessageBox.warning(self.window_, "Cannot open the architecture",
+                                f"{str(error) or 'not enough memory'}\n\nNothing was changed.")
             return False
-        self.app_state.set_model(model)
         return True
 
     def save_dialog(self) -> bool:

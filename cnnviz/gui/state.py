@@ -28,8 +28,9 @@ def default_sample(shape, seed=0):
 
 class AppState(QObject):
     """model: a compiled Sequential; dataset: a Dataset or None; x (H, W, C), label and
-    description: the sample traced; trace: its Trace; busy: None, or what is changing the model
-    ("training", "experiment"), so no other part starts changing it too."""
+    description: the sample traced (label None: a drawing or image whose label is not chosen yet;
+    its trace then takes the prediction as the target); trace: its Trace; busy: None, or what is
+    changing the model ("training", "experiment"), so no other part starts changing it too."""
 
     model_changed = pyqtSignal()          # a new model (architecture or weights object)
     sample_changed = pyqtSignal()         # a new input
@@ -53,7 +54,7 @@ class AppState(QObject):
         if model.optimizer is None or model.loss is None:
             model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"])
         if sample is not None:
-            x, label = fit_to_input(sample[0], model.input_shape), int(sample[1])
+            x, label = fit_to_input(sample[0], model.input_shape), None if sample[1] is None else int(sample[1])
             description = sample[2] if len(sample) > 2 else "sample"
         elif self.x is not None:
             x, label, description = fit_to_input(self.x, model.input_shape), self.label, self.description
@@ -62,33 +63,40 @@ class AppState(QObject):
             description = "test sample 0"
         else:
             (x, label), description = default_sample(model.input_shape), "synthetic sample"
-        if not 0 <= label < model.output_shape[-1]:
-            label = 0
-        trace = Trace(model, x, label)  # first: a failure changes nothing
+        if label is not None and not 0 <= label < model.output_shape[-1]:
+            label = None
+        trace = Trace(model, x, self._target(model, x, label))  # first: a failure changes nothing
         self.model, self.x, self.label, self.description, self.trace = model, x, label, description, trace
         self.model_changed.emit()
         self.trace_changed.emit(False)
 
     def set_sample(self, x, label, description: str = "") -> None:
-        """A new input (H, W, C) with its true class id; the cursor keeps its position."""
+        """A new input (H, W, C) with its true class id (None or negative: not known yet); the cursor
+        keeps its position."""
         x = np.asarray(x, np.float32)
         if x.ndim == 4 and x.shape[0] == 1:
             x = x[0]
         if x.ndim != 3:
             raise ValueError(f"a sample is one image (H, W, C), got shape {x.shape}")
         classes = self.model.output_shape[-1]
-        if not 0 <= int(label) < classes:
+        label = None if label is None or int(label) < 0 else int(label)
+        if label is not None and label >= classes:
             raise ValueError(f"label {label} is not a class of this model (0 to {classes - 1})")
         x = fit_to_input(x, self.model.input_shape)
-        trace = Trace(self.model, x, int(label))
-        self.x, self.label, self.description, self.trace = x, int(label), description or "sample", trace
+        trace = Trace(self.model, x, self._target(self.model, x, label))
+        self.x, self.label, self.description, self.trace = x, label, description or "sample", trace
         self.sample_changed.emit()
         self.trace_changed.emit(True)
 
     def refresh_trace(self) -> None:
         """The model's weights changed (training paused, weights opened): trace the sample again."""
-        self.trace = Trace(self.model, self.x, self.label)
+        self.trace = Trace(self.model, self.x, self._target(self.model, self.x, self.label))
         self.trace_changed.emit(True)
+
+    @staticmethod
+    def _target(model, x, label) -> int:
+        """What the trace's loss compares with: the label, or the prediction when there is none."""
+        return label if label is not None else int(np.argmax(model.predict(x[None])[0]))
 
     def claim(self, what: str, stop) -> None:
         """``what`` ("training", "experiment") starts changing the model; ``stop()`` ends it. Whatever
@@ -104,7 +112,9 @@ class AppState(QObject):
             self.busy, self._stop = None, None
             self.busy_changed.emit()
 
-    def class_name(self, k: int) -> str:
+    def class_name(self, k) -> str:
+        if k is None:
+            return "no label"
         names = [] if self.dataset is None else self.dataset.class_names
         return names[k] if k < len(names) else str(k)
 

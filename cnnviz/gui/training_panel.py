@@ -14,6 +14,7 @@ from PyQt5.QtCore import QSize, Qt, QThread, QTimer, pyqtSignal
 from PyQt5.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                              QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
+from .number_input import BoundedDoubleSpinBox
 from .worker import OPTIMIZER_NAMES, Hyperparameters, TrainingWorker
 
 REFRESH_MS = 200       # plots and progress are redrawn this often while training
@@ -107,6 +108,9 @@ class TrainingPanel(QWidget):
             row, col = divmod(grid.count() // 2, 2)
             grid.addWidget(QLabel(label), row, 2 * col)
             grid.addWidget(widget, row, 2 * col + 1)
+            if isinstance(widget, BoundedDoubleSpinBox):
+                widget.what = label
+                widget.clamped.connect(self._say_clamped)
             widget.setMinimumWidth(70)
             widget.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
         self.optimizer_combo.currentTextChanged.connect(self._settings_edited)
@@ -154,13 +158,17 @@ class TrainingPanel(QWidget):
 
     @staticmethod
     def _double(low, high, decimals, value, tip) -> QDoubleSpinBox:
-        spin = QDoubleSpinBox()
+        spin = BoundedDoubleSpinBox("value")
         spin.setRange(low, high)
         spin.setDecimals(decimals)
         spin.setStepType(QDoubleSpinBox.AdaptiveDecimalStepType)
         spin.setValue(value)
         spin.setToolTip(tip)
         return spin
+
+    def _say_clamped(self, message: str) -> None:
+        self.status.setText(message)
+        self.app_state.report("info", "Value out of range", message)
 
     # ------------------------------------------------------------------ settings
     def settings(self) -> Hyperparameters:
@@ -324,7 +332,7 @@ class TrainingPanel(QWidget):
         self._take_weights()
         if reason:
             self.status.setText(reason)
-            self.app_state.report("warning", "Training paused: the loss is not finite", reason)
+            self.app_state.report("warning", "Training paused: training diverged", reason)
         else:
             self.status.setText("Paused: every view shows the current weights. Step through a sample, then resume.")
 

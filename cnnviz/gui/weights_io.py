@@ -4,7 +4,8 @@ Opening checks everything before it changes anything: a broken or hostile file (
 npz, wrong shapes, non-finite values, pickled objects) shows a message and leaves the model, the
 views and the plots as they were. A file whose stored architecture differs from the current model
 says which layers differ and offers to switch to the file's architecture. Keras ``.h5`` and PyTorch
-``.safetensors`` files go through ``cnnviz.engine.importers``. Saves are atomic (``engine.weights``).
+``.safetensors`` files go through ``cnnviz.engine.importers``. Saves are atomic (``engine.weights``) and
+refuse non-finite weights, so a good file is never replaced by a diverged one.
 """
 from __future__ import annotations
 
@@ -164,7 +165,12 @@ class WeightsFiles(QObject):
                                           QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
             if answer != QMessageBox.Yes:
                 return False
-            self.app_state.set_model(file_model)
+            try:
+                self.app_state.set_model(file_model)
+            except (ValueError, MemoryError) as error:
+                reason = str(error) or "not enough memory"
+                self._error("Cannot open weights", f"{path}: {reason}\n\nNothing was changed.")
+                return False
         else:
             if current.optimizer is not None:
                 current.optimizer.reset()  # momentum of other weights would be meaningless

@@ -12,7 +12,8 @@ resetting the network). Signals carry plain Python numbers, never live arrays:
 - ``progress(list[dict])``: batch records (epoch, epochs, batch, batches, loss, accuracy, size, position
   in epochs, samples_per_s, time_left), sent in chunks at most every ``FLUSH_SECONDS``;
 - ``epoch_done(dict)``: epoch, loss, accuracy, val_loss, val_accuracy (None without validation);
-- ``paused(str)``: "" for a requested pause, else why (a non-finite loss);
+- ``paused(str)``: "" for a requested pause, else why (a non-finite loss, or an update that made weights
+  non-finite: that batch is rolled back, so the weights stay the last finite ones);
 - ``done(str)``: "finished", "stopped" or "error: ..." once the run is over.
 """
 from __future__ import annotations
@@ -118,6 +119,7 @@ class TrainingWorker(QObject):
         self._control = threading.Condition()
         self._pause_requested = self._stop_requested = False
         self._pending = None
+        self._finite = None  # the weights before the current batch, to roll back to
 
     # ------------------------------------------------------------------ control (any thread)
     def pause(self) -> None:
@@ -212,16 +214,11 @@ class TrainingWorker(QObject):
                 index = order[start:start + size]
                 started = time.perf_counter()
                 with self.lock:
-                    try:
-                        logs = self.model.train_on_batch(self.x[index], self.y[index])
-                    except ValueError as error:  # a non-finite loss: the engine did not update
-                        diverged = str(error)
-                    else:
-                        diverged = None
+                    diverged, logs = self._train_batch(index)
                 if diverged:
                     message = (f"Training paused at epoch {epoch + 1}, batch {batch + 1}: {diverged}. "
-                               f"The weights from before this batch are kept. Lower the learning rate "
-                               f"(now {self.model.optimizer.learning_rate:g}) and resume.")
+                               f"The weights from before this batch, the last finite ones, are kept. Lower the "
+                               f"learning rate (now {self.model.optimizer.learning_rate:g}) and resume.")
                     if not self._wait_if_paused(message):
                         self._flush()
                         return "stopped"
@@ -252,6 +249,29 @@ class TrainingWorker(QObject):
                 logs["val_loss"], logs["val_accuracy"] = scores
             self.epoch_done.emit(logs)
             epoch += 1
+
+    def _train_batch(self, index):
+        """(why training diverged or None, logs) of one batch. A batch whose loss is not finite changes
+        nothing; one whose update makes weights NaN or infinite is rolled back to the weights before it
+        (and the optimizer's running state is reset), so the model always holds finite weights."""
+        layers = [layer for layer in self.model.layers if layer.variables()]
+        if self._finite is None:
+            self._finite = [{key: value.copy() for key, value in layer.variables().items()} for layer in layers]
+        for layer, kept in zip(layers, self._finite):
+            for key, value in layer.variables().items():
+                np.copyto(kept[key], value)
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                logs = self.model.train_on_batch(self.x[index], self.y[index])
+        except ValueError as error:  # a non-finite loss: the engine did not update
+            return str(error), None
+        if all(np.isfinite(value).all() for layer in layers for value in layer.variables().values()):
+            return None, logs
+        for layer, kept in zip(layers, self._finite):
+            for key, value in layer.variables().items():
+                np.copyto(value, kept[key])
+        self.model.optimizer.states.clear()  # momentum built from the diverging gradients would push again
+        return "its update made some weights NaN or infinite", None
 
     def _validate(self, chunk: int = 256):
         """(loss, accuracy) on the validation data; None if a stop comes in between chunks."""

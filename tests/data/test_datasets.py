@@ -345,7 +345,7 @@ def test_image_folder_errors(tmp_path):
     with pytest.raises(ValueError, match=r"2.png: is 4x5 pixels, expected 4x4"):
         load_dataset(tmp_path)
     (tmp_path / "a" / "2.png").write_bytes(b"not a png")
-    with pytest.raises(ValueError, match="2.png: not a readable image"):
+    with pytest.raises(ValueError, match="2.png: cannot read this file as an image"):
         load_dataset(tmp_path)
     (tmp_path / "empty").mkdir()
     (tmp_path / "a" / "2.png").unlink()

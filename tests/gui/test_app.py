@@ -75,15 +75,17 @@ def test_a_model_with_another_input_size_gets_the_sample_resized(qtbot, tmp_path
     window = make_window(qtbot)
     window.state.set_model(model)
     assert window.state.trace.x.shape == (1, 14, 14, 3)
-    assert window.state.trace.label == 0, "a label the new model lacks falls back to class 0"
+    if window.state.dataset.y_test[window.input_panel.index] >= 3:
+        assert window.state.label is None, "a label the new model lacks: no label"
+        assert window.state.trace.label == window.state.trace.predicted, "the target is then the prediction"
     assert window.views["conv"].input.padding.isVisible(), "'same' padding is drawn as padding"
     messages = []
     monkeypatch.setattr("cnnviz.gui.main_window.QMessageBox.warning", lambda *args: messages.append(args[2]))
-    x_before = window.state.trace.x.copy()
-    window.input_panel.label_combo.setCurrentIndex(7)
     window.input_panel.use_drawing()
+    x_before = window.state.trace.x.copy()
+    window.input_panel.label_combo.setCurrentText("7")
     assert messages and "label 7" in messages[0]
-    assert (window.state.trace.x == x_before).all()
+    assert (window.state.trace.x == x_before).all() and window.state.label is None
 
 
 def test_weights_and_sample_arguments(tmp_path, monkeypatch):
@@ -105,3 +107,12 @@ def test_weights_and_sample_arguments(tmp_path, monkeypatch):
     assert (window.state.trace.x[0] == window.state.dataset.x_test[12]).all()
     assert window.tabs.currentWidget() is window.views["update"] and window.input_panel.index_spin.value() == 12
     assert app.main(["--sample", "100000", "--screenshot", str(tmp_path / "x.png")]) == 2
+
+
+def test_the_network_strip_shows_every_line_after_a_model_change(qtbot):
+    window = make_window(qtbot)
+    for name in ("same-padding", "lenet", "allconv-bn"):
+        window.model_menu.use_preset(name)
+        qtbot.wait(20)
+        assert window.strip_scroll.viewport().height() >= window.strip.sizeHint().height(), name
+        assert all(button.height() >= button.sizeHint().height() for button in window.strip.buttons)

@@ -7,6 +7,7 @@ from PyQt5.QtCore import QEvent, QPoint, Qt
 from PyQt5.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen
 from PyQt5.QtWidgets import QApplication, QFileDialog, QMessageBox
 
+from cnnviz.gui.images import mnist_style
 from tests.gui.helpers import make_window
 
 
@@ -29,13 +30,26 @@ def test_drawing_a_digit_changes_the_prediction(qtbot, window):
     assert window.state.trace.predicted == window.state.trace.label == 0
     before = window.state.trace.y_pred.copy()
     canvas = panel.canvas
+    canvas.clear()
     with qtbot.waitSignal(window.state.sample_changed):
-        drag(qtbot, canvas, [(98, 30 + 4 * k) for k in range(35)])  # a vertical stroke: a "1"
-    assert canvas.image[5:23, 14].min() > 0.9 and canvas.image[:, :5].max() == 0
-    np.testing.assert_array_equal(window.state.trace.x[0, :, :, 0], canvas.image)
-    assert window.state.trace.predicted != 0
-    assert f"prediction {window.state.trace.predicted}" in panel.prediction.text().replace("<b>", "").replace("</b>", "")
+        drag(qtbot, canvas, [(40, 20 + 3 * k) for k in range(25)])  # a short vertical stroke, top left: a "1"
+    assert canvas.image[4:13, 5].min() > 0.9 and canvas.image[:, 15:].max() == 0
+    x = window.state.trace.x[0, :, :, 0]
+    np.testing.assert_array_equal(x, mnist_style(canvas.image))
+    rows, cols = np.mgrid[0:28, 0:28]
+    assert abs((rows * x).sum() / x.sum() - 13.5) <= 1 and abs((cols * x).sum() / x.sum() - 13.5) <= 1, \
+        "centred like MNIST"
+    assert np.ptp(np.nonzero(x > 0.05)[0]) + 1 in (19, 20, 21), "scaled to a 20-pixel box"
+    text = panel.prediction.text().replace("<b>", "").replace("</b>", "")
+    assert window.state.label is None and panel.label_combo.currentText() == "no label"
+    assert f"prediction {window.state.trace.predicted}" in text and "no label chosen" in text
+    assert "wrong" not in text and "right" not in text, "no verdict without a label"
+    assert window.state.trace.label == window.state.trace.predicted, "the target is the prediction meanwhile"
     assert not np.allclose(window.state.trace.y_pred, before)
+    panel.label_combo.setCurrentText("1")
+    assert window.state.label == 1 == window.state.trace.label
+    text = panel.prediction.text()
+    assert ("right" in text) == (window.state.trace.predicted == 1) and "no label" not in text
     window.show_view("output")
     np.testing.assert_allclose(window.views["output"].bars.opts["height"], window.state.trace.y_pred[0])
     qtbot.mouseClick(panel.clear_button, Qt.LeftButton)

@@ -80,7 +80,8 @@ def test_help_shortcuts_dialog_lists_them_all(qtbot, window):
     text = dialog.text.toPlainText()
     for keys, what in SHORTCUTS:
         assert keys in text and what in text
-    for needed in ("Space", "Shift+Right", "Home", "F11", "Ctrl+=", "padding", "white is zero"):
+    for needed in ("Space", "Shift+Right", "Home", "F11", "Ctrl+=", "padding", "white is zero", "Notation",
+                   "δᵏ = ∂E/∂aᵏ", "the pre-activation of layer k"):
         assert needed in text
     for keys, command in (("Ctrl+O", "File > Open image"), ("F1", "Help > Shortcuts"), ("Ctrl+Q", "File > Quit")):
         assert keys in text and command in text
@@ -99,3 +100,15 @@ def test_playing_a_whole_pass_by_steps_ends_on_the_last_update(qtbot, window):
     assert window.tabs.currentWidget() is window.views["update"]
     last = window.state.trace.steps[-1]
     assert last.title in window.equation.toPlainText()
+
+
+def test_ctrl_plus_scales_colour_bar_ticks_and_keeps_the_prediction_a_headline(qtbot, window):
+    panel = window.views["conv"].input
+    before = panel.colorbar.axis.style["tickFont"]
+    for _ in range(3):
+        qtbot.keyClick(window, Qt.Key_Equal, Qt.ControlModifier)
+    after = panel.colorbar.axis.style["tickFont"]
+    assert after is not None and (before is None or after.pointSizeF() > before.pointSizeF())
+    assert after.pointSizeF() >= 12
+    label = window.input_panel.prediction
+    assert "x-large" in label.text(), "the headline is sized relative to the (scaled) body font"

@@ -102,7 +102,8 @@ def test_broken_slides_are_saved_back_unchanged(tmp_path):
 
 
 @pytest.mark.parametrize("text, why", [
-    ("not json", "not a JSON lesson file"),
+    ("not json", "not a valid JSON document"),
+    ("[" * 100_000, "nested too deeply"),
     ('{"slides": []}', 'expected an object with "format": "cnnviz-lesson"'),
     ('{"format": "cnnviz-lesson", "version": 7, "slides": []}', "lesson version 7; this cnnviz reads version 1"),
     ('{"format": "cnnviz-lesson", "version": 1, "slides": {}}', "'slides' must be a list"),

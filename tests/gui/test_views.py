@@ -22,7 +22,7 @@ def expected_numbers(frame) -> list[str]:
         "dropout_forward": ("value", "z"), "activation_forward": ("a", "z"),
         "dropout_backward": ("output_grad", "input_grad"), "activation_backward": ("h_prime", "output_grad", "delta"),
     }[frame.kind]
-    numbers = [fmt(getattr(frame, key)) for key in keys]
+    numbers = [fmt(getattr(frame, key)) for key in keys if getattr(frame, key) is not None]
     if frame.kind in ("conv_forward", "conv_backward_input"):
         numbers.append(fmt(frame.channel_terms[0].total))
         numbers += [fmt(v) for v in frame.channel_terms[0].products[frame.channel_terms[0].order[:3]]]
@@ -278,7 +278,8 @@ def test_hovering_never_moves_the_lecture_only_a_click_does(qtbot, window):
     qtbot.mouseMove(view.graphics.viewport(), pos=point)
     qtbot.wait(100)
     assert window.controller.cursor.frame == 327, "hover moved the frame"
-    assert "row 9, column 3" in view.graphics.toolTip()
+    tip = view.output.image.toolTip()
+    assert tip.startswith("row 9, column 3: ") and "click" in tip
     qtbot.mouseClick(view.graphics.viewport(), Qt.LeftButton, pos=point)
     qtbot.waitUntil(lambda: window.controller.cursor.frame == 9 * 26 + 3, timeout=2000)
 
@@ -360,3 +361,46 @@ def test_the_result_of_every_frame_is_visible_without_scrolling(qtbot, window, s
             assert window.equation.verticalScrollBar().value() == 0
             bottom = window.equation.cursorRect(cursor).bottom()
             assert bottom < window.equation.viewport().height(), (frame.kind, size, bottom)
+
+
+def test_numbers_on_cells_fit_their_cells_and_are_readable(qtbot, window):
+    """A number is written on its cell only when it fits (at 8 pt or more); hover shows any cell's value."""
+    trace = window.state.trace
+    checked = 0
+    for step in trace.steps:
+        window.controller.jump(step.index, step.frame_count // 2)
+        qtbot.wait(10)
+        for panel in window.tabs.currentWidget().panels:
+            cell_pixels = 1 / panel.view.viewPixelSize()[0]
+            for text in panel.texts:
+                if text.isVisible():
+                    checked += 1
+                    assert text.textItem.boundingRect().width() <= cell_pixels, (step.title, text.toPlainText())
+                    assert text.textItem.font().pointSizeF() >= 8
+    assert checked > 50
+
+
+def test_a_view_that_does_not_draw_the_current_step_says_so_and_offers_its_nearest_step(qtbot, window):
+    window.controller.jump(1, 0)  # a max-pooling forward step
+    window.show_view("backward")
+    view = window.views["backward"]
+    assert view.notice.isVisible() and "not drawn here" in view.notice_text.text()
+    target = view.notice_step
+    from cnnviz.gui.frame_kinds import FRAME_KINDS
+
+    backward_steps = [s.index for s in window.state.trace.steps if FRAME_KINDS[s.frame_type].view == "backward"]
+    assert target.index == min(backward_steps, key=lambda k: abs(k - 1))
+    qtbot.mouseClick(view.notice_button, Qt.LeftButton)
+    assert window.controller.step is target and not view.notice.isVisible()
+    window.show_view("maps")
+    assert not window.views["maps"].notice.isVisible(), "the feature maps show every step"
+
+
+def test_the_pictures_stay_put_while_the_numbers_in_their_titles_change(qtbot, window):
+    view = window.views["conv"]
+    places = set()
+    for frame in range(0, 300, 7):
+        window.controller.jump(0, frame)
+        qtbot.wait(1)
+        places.add(tuple(round(panel.view.sceneBoundingRect().x()) for panel in view.panels))
+    assert len(places) == 1, places

@@ -34,6 +34,7 @@ from ...engine.model import Sequential
 from ...engine.optimizers import get_optimizer
 from ...engine.trace import GRANULARITIES, Cursor, Trace
 from ...engine.weights import atomic_write
+from ...limits import read_json
 from ...paths import WEIGHTS
 from ...presets import PRESETS, load_preset
 from ..views import VIEW_NAMES
@@ -41,7 +42,6 @@ from ..views import VIEW_NAMES
 FORMAT = "cnnviz-lesson"
 VERSION = 1
 SUFFIX = ".cnnviz-lesson.json"
-MAX_BYTES = 5_000_000  # a lesson is a page of settings; a larger file is not one
 PRESET_WEIGHTS = "preset"
 UNTITLED = "Untitled lesson"
 
@@ -356,16 +356,15 @@ def copy_model(model: Sequential) -> Sequential:
 
 
 def read_image(path: Path) -> np.ndarray:
-    """A PNG/JPEG as float32 (H, W, 3) in [0, 1], decoded by Pillow (never by Qt: no display needed)."""
-    from PIL import Image, UnidentifiedImageError
+    """An image file as float32 (H, W, 3) in [0, 1]: ``cnnviz.data.formats.read_image`` (Pillow, the
+    pixel count checked from the header first), never inverted (a captured slide saves what the model saw)."""
+    from ...data.formats import read_image as read_pixels
 
     try:
-        with Image.open(path) as image:
-            if image.width * image.height > 4096 * 4096:
-                raise LessonError(f"image {path.name} is {image.width}x{image.height}; expected at most 4096x4096")
-            return np.asarray(image.convert("RGB"), np.float32) / 255
-    except (OSError, UnidentifiedImageError) as error:
-        raise LessonError(f"image {path.name} cannot be read ({error})") from None
+        pixels, _ = read_pixels(path)
+    except ValueError as error:
+        raise LessonError(f"image {path.name}: {error}") from None
+    return pixels.astype(np.float32) / 255
 
 
 def _resize(x: np.ndarray, shape) -> np.ndarray:
@@ -394,14 +393,9 @@ def load_lesson(path) -> Lesson:
     cannot be read is kept as it was, with its ``problem`` set (see ``Lesson.problems``)."""
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise LessonError(f"{path}: {path.stat().st_size} bytes is too large for a lesson "
-                              f"(at most {MAX_BYTES})")
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise LessonError(f"{path}: cannot read the lesson ({error.strerror or error})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise LessonError(f"{path}: not a JSON lesson file ({error})") from None
+        data = read_json(path, "lesson file")  # size-capped, no deep nesting
+    except ValueError as error:
+        raise LessonError(str(error)) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise LessonError(f"{path}: not a cnnviz lesson (expected an object with \"format\": \"{FORMAT}\")")
     if data.get("version") != VERSION:

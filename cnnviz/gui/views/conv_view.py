@@ -1,4 +1,5 @@
-"""The convolution window: the input with the window sliding over it, the kernel, the output filling in.
+"""The convolution window: the input with the window sliding over it, the window's numbers beside the
+kernel's (patch ⊙ kernel, as two grids of numbers), the output filling in.
 
 One input channel at a time, or all of them side by side (the window in every channel, the
 kernel's slice for each): the output cell is the sum over all of them."""
@@ -22,9 +23,10 @@ class ConvView(View):
         self.layout().insertWidget(0, self.chooser)
         self.chooser.combo.currentIndexChanged.connect(self.redraw)
         self.input = self.panel(0, 0, "input", colorbar=True)
-        self.kernel = self.panel(0, 2, "kernel", signed=True, colorbar=True, numbers=True)
-        self.output = self.panel(0, 4, "output", colorbar=True)
-        for column, stretch in ((0, 4), (2, 3), (4, 4)):
+        self.patch = self.panel(0, 2, "window", colorbar=False, numbers=True)  # patch ⊙ kernel: two grids
+        self.kernel = self.panel(0, 3, "kernel", signed=True, colorbar=True, numbers=True)
+        self.output = self.panel(0, 5, "output", colorbar=True)
+        for column, stretch in ((0, 3), (2, 3), (3, 3), (5, 3)):
             self.layout_.layout.setColumnStretchFactor(column, stretch)
         self.jump_from_clicks(self.output)
 
@@ -52,7 +54,10 @@ class ConvView(View):
             self.input.set_image(plane, input_levels, origin)
             self.input.show_padding(bool(frame.window.padding_mask.any() or origin != (0, 0)))
             self.input.set_box(*frame.window.box)
-            self.kernel.set_title(f"kernel w[:, :, {c}, {c_out}]")
+            self.patch.set_title(f"window z, channel {c}")
+            self.patch.set_image(np.where(frame.window.padding_mask, np.nan, frame.patch[..., c]), input_levels)
+            self.patch.show_padding(bool(frame.window.padding_mask.any()))
+            self.kernel.set_title(f"⊙ kernel w[:, :, {c}, {c_out}]")
             self.kernel.set_image(frame.kernel[..., c], kernel_levels)
         self.output.set_title(f"output channel {c_out} of {c_out_count}: z = {fmt(frame.z)}")
         self.output.set_image(filled(channel(record.z, c_out), frame.out_flat), output_levels)
@@ -68,8 +73,12 @@ class ConvView(View):
         self.input.set_image(mosaic, input_levels)
         self.input.show_padding(record.pads != ((0, 0), (0, 0)))  # NaN cells: padding (and the gaps)
         self.input.set_boxes(boxes)
+        patches, _ = tiles(np.moveaxis(np.where(frame.window.padding_mask[..., None], np.nan, frame.patch), 2, 0))
+        self.patch.set_title("windows z, all channels")
+        self.patch.set_image(patches, input_levels)
+        self.patch.show_padding(False)
         kernels, _ = tiles(np.moveaxis(frame.kernel, 2, 0))
-        self.kernel.set_title(f"kernel w[:, :, :, {frame.out_index[2]}], all channels")
+        self.kernel.set_title(f"⊙ kernel w[:, :, :, {frame.out_index[2]}], all channels")
         self.kernel.set_image(kernels, kernel_levels)
         self.kernel.set_boxes([])
 

@@ -275,13 +275,13 @@ def update(f):
         rows.append(row("g = ∂E/∂W", fmt(f.effective_grad)))
     for name, after in f.state_after.items():  # optimizer state (momentum, moments...), from its initial value
         rows.append(row(name, f"{fmt(f.state_before[name])} → {fmt(after)}"))
-    change = "−η·g" if f.plain_sgd else "change"
     if f.plain_sgd:
         rows.append(row("change = −η·g", f"−{fmt(f.learning_rate)} × {signed_factor(f.effective_grad)} = "
                                          f"{fmt(f.change)}"))
     else:
         rows.append(row("change", fmt(f.change)))
-    return [row(f"W′ = W + {change}", f"{signed_sum([f.param, f.change])} = {bold(f.param_after)}"), *rows]
+    label = "W′ = W − η·g" if f.plain_sgd else "W′ = W + change"
+    return [row(label, f"{signed_sum([f.param, f.change])} = {bold(f.param_after)}"), *rows]
 
 
 def frame_html(step, frame, rows) -> str:

@@ -6,12 +6,16 @@ from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox,
                              QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from ..images import fit_to_input, load_image
+from ..images import fit_to_input, load_image, mnist_style
 from .canvas import DrawingCanvas
 
 
+NO_LABEL = -1  # a drawing or image file whose label was not chosen yet
+
+
 class InputPanel(QWidget):
-    """Emits ``sample_chosen(x (H, W, C), label, description)``; the main window builds the trace."""
+    """Emits ``sample_chosen(x (H, W, C), label, description)`` with label NO_LABEL for a drawing or an
+    image file until its label is chosen; the application state builds the trace."""
 
     sample_chosen = pyqtSignal(object, int, str)
 
@@ -53,7 +57,8 @@ class InputPanel(QWidget):
         self.clear_button = QPushButton("Clear")
         self.clear_button.clicked.connect(self.canvas.clear)
         self.label_combo = QComboBox()
-        self.label_combo.setToolTip("The true label of a drawn or opened image (used for the loss and backward pass)")
+        self.label_combo.setToolTip("The true label of your drawing or image: the loss and the backward pass "
+                                    "need it (until you choose one, they use the prediction as the target)")
         self.label_combo.currentIndexChanged.connect(self._relabel)
         buttons.addWidget(self.clear_button)
         buttons.addWidget(QLabel("label"))
@@ -87,15 +92,19 @@ class InputPanel(QWidget):
         self.index_spin.blockSignals(True)
         self.index_spin.setRange(0, max(0, count - 1))
         self.index_spin.blockSignals(False)
-        for combo in (self.class_combo, self.label_combo):
+        for combo, items in ((self.class_combo, names), (self.label_combo, ["no label", *names])):
             combo.blockSignals(True)
             combo.clear()
-            combo.addItems(names)
+            combo.addItems(items)
             combo.blockSignals(False)
 
-    def show_prediction(self, predicted: str, probability: float, label: str) -> None:
-        verdict = "right" if predicted == label else f"wrong, the label is {label}"
-        self.prediction.setText(f"<span style='font-size:14pt'>prediction <b>{predicted}</b></span> "
+    def show_prediction(self, predicted: str, probability: float, label: str | None) -> None:
+        """label: the class name, or None when a drawing or image has none yet (no verdict then)."""
+        if label is None:
+            verdict = "no label chosen"
+        else:
+            verdict = "right" if predicted == label else f"wrong, the label is {label}"
+        self.prediction.setText(f"<span style='font-size:x-large'>prediction <b>{predicted}</b></span> "
                                 f"(p = {probability:.2f}; {verdict})")
 
     def forget_predictions(self) -> None:
@@ -153,10 +162,17 @@ class InputPanel(QWidget):
 
     # ------------------------------------------------------------------ own inputs
     def use_drawing(self) -> None:
-        x = fit_to_input(self.canvas.image[:, :, None], self.input_shape)
+        """The drawing, centred and scaled as MNIST digits are (20x20 box, centre of mass in the middle)."""
+        x = fit_to_input(mnist_style(self.canvas.image)[:, :, None], self.input_shape)
         self._own_input = (x, "drawing")
-        self.status.setText("your drawing")
-        self.sample_chosen.emit(x, self.label_combo.currentIndex(), "drawing")
+        self.status.setText("your drawing: choose its label")
+        self._ask_label()
+        self.sample_chosen.emit(x, NO_LABEL, "drawing")
+
+    def _ask_label(self) -> None:
+        self.label_combo.blockSignals(True)
+        self.label_combo.setCurrentIndex(0)  # "no label"
+        self.label_combo.blockSignals(False)
 
     def open_image_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open an image", "",
@@ -172,11 +188,19 @@ class InputPanel(QWidget):
             QMessageBox.warning(self, "Cannot open the image", str(error))
             return False
         self._own_input = (x, str(path))
-        self.status.setText(f"image {path}" + (" (inverted: dark ink on light paper)" if inverted else ""))
-        self.sample_chosen.emit(x, self.label_combo.currentIndex(), str(path))
+        self.status.setText(f"image {path}" + (" (inverted: dark ink on light paper)" if inverted else "")
+                            + ": choose its label")
+        self._ask_label()
+        self.sample_chosen.emit(x, NO_LABEL, str(path))
         return True
 
-    def _relabel(self, label: int) -> None:
-        if self._own_input is not None and label >= 0:
+    def _relabel(self, index: int) -> None:
+        if self._own_input is not None and index >= 0:
             x, description = self._own_input
-            self.sample_chosen.emit(x, label, description)
+            self.sample_chosen.emit(x, index - 1, description)  # index 0 is "no label": NO_LABEL
+
+    def show_sample(self, x) -> None:
+        """The canvas shows the current sample (grey models' inputs) until the user draws over it."""
+        if x.shape[2] == 1:
+            self.canvas.image[:] = fit_to_input(x, (self.canvas.image.shape[0], self.canvas.image.shape[1], 1))[..., 0]
+            self.canvas.update()

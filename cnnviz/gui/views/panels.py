@@ -4,16 +4,19 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import QRectF, Qt, pyqtSignal
-from PyQt5.QtGui import QBrush, QColor, QPen
-from PyQt5.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
+from PyQt5.QtGui import QBrush, QColor, QFont, QPen
+from PyQt5.QtWidgets import (QGraphicsRectItem, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout,
+                             QWidget)
 
 from .. import colormaps
+from .common import fmt
 
 HIGHLIGHT = QColor(255, 200, 0)    # the current window / cell
 SECOND = QColor(255, 60, 60)       # a second mark: the max-pool winner, the output cell
 PADDING = QColor(150, 150, 160)   # padding cells: plain grey, unlike any colour of the maps
 BACKGROUND = QColor(55, 55, 68)
 MAX_NUMBERS = 49                    # cells with their value written on them (7x7)
+MIN_NUMBER_POINTS = 8.0             # smaller numbers are not written on cells (hover shows them)
 
 
 class ClickableImage(pg.ImageItem):
@@ -34,9 +37,14 @@ class ClickableImage(pg.ImageItem):
             event.accept()
             self.cell_clicked.emit(*cell)
 
+    hint = ""  # added to the tooltip, e.g. what a click does
+
     def hoverEvent(self, event):
+        """The cell under the mouse, its value in a tooltip (numbers too small to write on their cells
+        are read this way): hovering never changes anything else."""
         cell = None if event.isExit() else self._cell(event.pos())
         if cell is not None:
+            self.setToolTip(f"row {cell[0]}, column {cell[1]}: {fmt(self.image[cell])}{self.hint}")
             self.cell_hovered.emit(*cell)
 
 
@@ -80,6 +88,7 @@ class MapPanel:
         self.signed = signed
         self.lut = colormaps.DIVERGING_LUT if signed else colormaps.SEQUENTIAL_LUT
         self.label = layout.addLabel(title, row=row, col=col, colspan=colspan + (1 if colorbar else 0))
+        self.label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
         layout.layout.setRowStretchFactor(row + 1, 1)  # the image row takes the height, not the title
         self.view = layout.addViewBox(row=row + 1, col=col, colspan=colspan, rowspan=rowspan, lockAspect=True,
                                       invertY=True, enableMouse=False, defaultPadding=0.02)
@@ -109,6 +118,10 @@ class MapPanel:
             layout.addItem(self.colorbar, row=row + 1, col=col + colspan, rowspan=rowspan)
         self.numbers_enabled = numbers
         self.texts: list[pg.TextItem] = []
+        self.numbers_written: list[bool] = []  # which texts hold a number (finite cells)
+        self.decimals = 2
+        self.view.sigResized.connect(self._fit_numbers)
+        self.view.sigRangeChanged.connect(self._fit_numbers)
         self.text_shape = None
         self.font_size = self.text_size = 8
         self.shape = None
@@ -120,6 +133,8 @@ class MapPanel:
     def set_title(self, text: str) -> None:
         self.title_text = text
         self.label.setText(text, size=f"{self.font_size + 1}pt")
+        # the title's width must not move the pictures: it changes with every frame's numbers
+        self.label.setMinimumWidth(0)
 
     def set_image(self, array, levels, origin=(0, 0)) -> None:
         """array: (H, W); NaN cells are transparent. origin: (row, col) of the array's top-left cell."""
@@ -158,6 +173,7 @@ class MapPanel:
         self.show_padding(False)
         for text in self.texts:
             text.setVisible(False)
+        self.numbers_written = [False] * len(self.texts)
 
     def show_padding(self, visible: bool) -> None:
         self.padding.setVisible(visible)
@@ -190,6 +206,7 @@ class MapPanel:
         if array.size > MAX_NUMBERS:
             for text in self.texts:
                 text.setVisible(False)
+            self.numbers_written = [False] * len(self.texts)
             return
         if array.shape != self.text_shape:
             for text in self.texts:
@@ -208,13 +225,7 @@ class MapPanel:
         # two decimals, more for small values (0.0056) so that they do not all read 0.00
         top = max(abs(low), abs(high))
         decimals = int(np.clip(2 - np.floor(np.log10(top)), 2, 4)) if top > 0 else 2
-        # smaller type when a cell is too narrow for its number ("-0.0056" is 7 characters)
-        cell_pixels = 1 / max(self.view.viewPixelSize()[0], 1e-6)
-        size = float(np.clip(cell_pixels / (1.1 * (decimals + 3)), 6, self.font_size))
-        if abs(size - self.text_size) > 0.25:
-            self.text_size = size
-            for text in self.texts:
-                self._font(text, size)
+        self.decimals = decimals
         for text, value in zip(self.texts, array.reshape(-1)):
             text.setVisible(bool(np.isfinite(value)))
             if np.isfinite(value):
@@ -223,6 +234,23 @@ class MapPanel:
                 light = 0.299 * shade[0] + 0.587 * shade[1] + 0.114 * shade[2] > 140
                 text.setColor("k" if light else "w")
                 text.setText(f"{value + 0.0:.{decimals}f}")
+        self.numbers_written = [text.isVisible() for text in self.texts]
+        self._fit_numbers()
+
+    def _fit_numbers(self, *_) -> None:
+        """Smaller type when a cell is too narrow for its number ("-0.0056" is 7 characters), never
+        below MIN_NUMBER_POINTS; a number that still does not fit is not written (hover shows it).
+        Again whenever the panel changes size."""
+        if not self.texts or self.view.width() <= 0:
+            return
+        cell_pixels = 1 / max(self.view.viewPixelSize()[0], 1e-6)
+        size = float(np.clip(cell_pixels / (1.1 * (self.decimals + 3)), MIN_NUMBER_POINTS, self.font_size))
+        if abs(size - self.text_size) > 0.25:
+            self.text_size = size
+            for text in self.texts:
+                self._font(text, size)
+        for text, written in zip(self.texts, self.numbers_written):
+            text.setVisible(written and text.textItem.boundingRect().width() <= 0.95 * cell_pixels)
 
     def _font(self, text, size) -> None:
         font = text.textItem.font()
@@ -233,8 +261,14 @@ class MapPanel:
     def set_font_size(self, size: float) -> None:
         self.font_size = self.text_size = size
         self.set_title(self.title_text)
+        if self.colorbar is not None:  # its ticks follow the lecture's font size too
+            font = QFont()
+            font.setPointSizeF(size)
+            self.colorbar.axis.setStyle(tickFont=font)
+            self.colorbar.axis.setWidth(int(size * 5))
         for text in self.texts:
             self._font(text, size)
+        self._fit_numbers()
 
 
 class View(QWidget):
@@ -250,6 +284,19 @@ class View(QWidget):
         self.layout_ = self.graphics.ci
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
+        self.notice = QWidget()  # says so when the current step is not one this view draws
+        notice_row = QHBoxLayout(self.notice)
+        notice_row.setContentsMargins(6, 2, 6, 2)
+        self.notice_text = QLabel()
+        self.notice_text.setWordWrap(True)
+        self.notice_button = QPushButton()
+        self.notice_button.clicked.connect(self._go_to_notice_step)
+        notice_row.addWidget(self.notice_text, 1)
+        notice_row.addWidget(self.notice_button)
+        self.notice.setStyleSheet("background: #fff3c4; color: #222;")
+        self.notice.hide()
+        self.notice_step = None
+        box.addWidget(self.notice)
         box.addWidget(self.graphics)
         self.panels: list[MapPanel] = []
         self.trace = None
@@ -261,6 +308,21 @@ class View(QWidget):
         panel = MapPanel(self.layout_, *args, **kwargs)
         self.panels.append(panel)
         return panel
+
+    def show_notice(self, text: str | None, step=None) -> None:
+        """A line above the pictures (None hides it): the step shown is not one of this view's,
+        with a button to go to ``step``, the nearest step this view draws."""
+        self.notice.setVisible(text is not None)
+        if text is not None:
+            self.notice_text.setText(text)
+            self.notice_step = step
+            self.notice_button.setVisible(step is not None)
+            if step is not None:
+                self.notice_button.setText(f"Go to {step.title}")
+
+    def _go_to_notice_step(self) -> None:
+        if self.notice_step is not None and self.controller is not None:
+            self.controller.jump(self.notice_step.index, 0)
 
     def set_controller(self, controller) -> None:
         self.controller = controller
@@ -290,14 +352,11 @@ class View(QWidget):
         ``frame_for_cell`` names it. Hovering only says so (a tooltip): it never moves the
         lecture's place."""
         panel.image.cell_clicked.connect(self._jump_to_cell)
-        panel.image.cell_hovered.connect(self._hovered_cell)
+        panel.image.hint = " (click to see how it is computed)"
 
     def frame_for_cell(self, step, frame, row: int, col: int) -> int | None:
         """The frame of ``step`` that computes cell (row, col) of the clickable panel, or None."""
         return None
-
-    def _hovered_cell(self, row: int, col: int) -> None:
-        self.graphics.setToolTip(f"row {row}, column {col}: click to see how it is computed")
 
     def _jump_to_cell(self, row: int, col: int) -> None:
         if self.last is None or self.controller is None:
