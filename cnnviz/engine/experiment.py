@@ -9,14 +9,15 @@ from .layers import Conv2D, Dense
 TRAIN_CHOICES = {"all": None, "conv": Conv2D, "dense": Dense}
 
 
-def single_image_experiment(model, x, target=None, train: str = "all", max_steps: int = 100):
+def single_image_experiment(model, x, target=None, train: str = "all", max_steps: int = 100, optimizer=None):
     """Train ``model`` on the single image ``x`` (H, W, C) or (1, H, W, C) labelled ``target``.
 
     target: a class id; None picks the class the model now finds least likely.
     train: "all", "conv" or "dense": which layers learn; the others are frozen for the
     experiment, layers already frozen stay frozen, and every ``trainable`` flag is restored
-    afterwards (also when the loop is left early). The model's weights and optimizer state
-    DO change: save them first (``model.get_weights()``) to undo the experiment.
+    afterwards (also when the loop is left early). optimizer: takes the steps (default: the
+    model's own; another one leaves the model's optimizer and its state untouched). The model's
+    weights DO change: save them first (``model.get_weights()``) to undo the experiment.
 
     Returns an iterator of dicts, first for iteration 0 (before any training), then one per
     training step: iteration, target, target_probability, predicted, probabilities (K,),
@@ -43,10 +44,10 @@ def single_image_experiment(model, x, target=None, train: str = "all", max_steps
                 and (wanted is None or isinstance(layer, wanted))]
     if not learning:
         raise ValueError(f"no trainable layer to train with train={train!r}")
-    return _run(model, x, target, learning, max_steps)
+    return _run(model, x, target, learning, max_steps, optimizer)
 
 
-def _run(model, x, target, learning, max_steps):
+def _run(model, x, target, learning, max_steps, optimizer):
     probabilities = model.predict(x)[0]
     if target is None:
         target = int(np.argmin(probabilities))
@@ -58,7 +59,7 @@ def _run(model, x, target, learning, max_steps):
         loss = None
         for iteration in range(max_steps + 1):
             if iteration:
-                loss = model.train_on_batch(x, np.array([target]))["loss"]
+                loss = model.train_on_batch(x, np.array([target]), optimizer)["loss"]
                 probabilities = model.predict(x)[0]
             predicted = int(np.argmax(probabilities))
             yield {"iteration": iteration, "target": target, "target_probability": float(probabilities[target]),

@@ -192,8 +192,9 @@ class Sequential:
         self._check_compiled()
         self.optimizer.apply(self.layers)
 
-    def train_on_batch(self, x, y) -> dict:
-        """forward + backward + update on one batch; returns {'loss', 'accuracy'} of that batch."""
+    def train_on_batch(self, x, y, optimizer=None) -> dict:
+        """forward + backward + update on one batch; returns {'loss', 'accuracy'} of that batch.
+        ``optimizer`` takes the step instead of the model's own (which then stays untouched)."""
         self._check_compiled()
         x = self.check_x(x)
         y = self.check_y(y, x.shape[0])
@@ -202,7 +203,7 @@ class Sequential:
         if not np.isfinite(loss):
             raise ValueError(f"the loss is {loss}: training diverged; try a lower learning rate")
         self.backward(y, need_input_grad=False)
-        self.update()
+        (optimizer or self.optimizer).apply(self.layers)
         return {"loss": loss, "accuracy": accuracy(y_pred, y)}
 
     # ------------------------------------------------------------------ fast path

@@ -11,7 +11,6 @@ from PyQt5.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout
 
 from ..engine.optimizers import SGD
 from ..engine.trace import single_image_experiment
-from .worker import clone_optimizer
 
 PLAY_MS = 120
 LEAST_LIKELY = "least likely"
@@ -35,7 +34,6 @@ class ExperimentPanel(QWidget):
         self.records = []
         self.model = None        # the model the experiment runs on
         self.saved = None        # (weights, optimizer) from before the experiment, for Undo
-        self._optimizer = None   # the model's own optimizer while the experiment's SGD is in use
 
         self.image = pg.ImageItem(axisOrder="row-major")
         view = pg.GraphicsLayoutWidget()
@@ -113,17 +111,12 @@ class ExperimentPanel(QWidget):
         self._model_changed()
 
     # ------------------------------------------------------------------ following the window
-    def _class_names(self):
-        classes = self.app_state.model.output_shape[-1]
-        names = getattr(self.app_state.dataset, "class_names", None)
-        return list(names) if names and len(names) == classes else [str(k) for k in range(classes)]
-
     def _model_changed(self) -> None:
         self.end()
         self.saved = None
         self.undo_button.setEnabled(False)
         self.target_combo.clear()
-        names = self._class_names()
+        names = self.app_state.class_names()
         self.target_combo.addItems([LEAST_LIKELY, *names])
         self.legend.setText("predicted: " + " ".join(
             f"<span style='color:{class_colour(k, len(names)).name()}'>&#9632;&nbsp;{name}</span>"
@@ -152,18 +145,16 @@ class ExperimentPanel(QWidget):
             self.app_state.report("warning", "Training is running", "Pause or stop training before the experiment.")
             return False
         model = self.model = self.app_state.model
-        self._optimizer = model.optimizer
-        model.optimizer = SGD(learning_rate=self.lr_spin.value())
-        try:
+        try:  # plain SGD of its own: the model's optimizer and its state stay as they are
             self.iterator = single_image_experiment(model, self.app_state.x, target=self.target(),
                                                     train=self.train_combo.currentText(),
-                                                    max_steps=self.steps_spin.value())
+                                                    max_steps=self.steps_spin.value(),
+                                                    optimizer=SGD(learning_rate=self.lr_spin.value()))
         except ValueError as error:
-            model.optimizer, self._optimizer = self._optimizer, None
             self.app_state.report("warning", "Cannot run the experiment", str(error))
             return False
         self.app_state.claim("experiment", self.end)
-        self.saved = (model.get_weights(), clone_optimizer(self._optimizer))
+        self.saved = model.get_weights()
         self.records = []
         self.undo_button.setEnabled(True)
         return True
@@ -179,7 +170,7 @@ class ExperimentPanel(QWidget):
             return
         self.records.append(record)
         self._draw()
-        names = self._class_names()
+        names = self.app_state.class_names()
         self.status.setText(f"iteration {record['iteration']}: P({names[record['target']]}) = "
                             f"{record['target_probability']:.3f}, predicted {names[record['predicted']]}")
         if record["flipped"] or record["iteration"] >= self.steps_spin.value():
@@ -193,18 +184,17 @@ class ExperimentPanel(QWidget):
         self.play_button.setText("Pause" if self.timer.isActive() else "Play")
 
     def end(self) -> None:
-        """Finish the experiment: trainable flags and the model's optimizer restored, views refreshed."""
+        """Finish the experiment: trainable flags restored, views refreshed."""
         self.timer.stop()
         self.play_button.setText("Play")
         if self.iterator is None:
             return
         self.iterator.close()
         self.iterator = None
-        self.model.optimizer, self._optimizer = self._optimizer, None
         self.app_state.release("experiment")
         if self.records and self.model is self.app_state.model:
             last = self.records[-1]
-            names = self._class_names()
+            names = self.app_state.class_names()
             if last["flipped"]:
                 self.status.setText(f"The prediction flipped to {names[last['target']]} after "
                                     f"{last['iteration']} steps. Undo puts the weights back.")
@@ -218,9 +208,7 @@ class ExperimentPanel(QWidget):
         self.end()
         if self.saved is None:
             return
-        weights, optimizer = self.saved
-        self.model.set_weights(weights)
-        self.model.optimizer = optimizer
+        self.model.set_weights(self.saved)
         self.saved = None
         self.undo_button.setEnabled(False)
         self.app_state.refresh_trace()

@@ -240,8 +240,8 @@ class MainWindow(QMainWindow):
         model, dataset = self.state.model, self.state.dataset
         self.strip.set_model(model)
         self._fit_strip()
-        self.input_panel.set_dataset(dataset, model.input_shape)
-        self.views["output"].class_names = None if dataset is None else dataset.class_names
+        self.input_panel.set_dataset(dataset, model.input_shape, self.state.class_names())
+        self.views["output"].class_names = self.state.class_names()
 
     def _sample_from_panel(self, x, label, description) -> None:
         try:

@@ -112,11 +112,14 @@ class AppState(QObject):
             self.busy, self._stop = None, None
             self.busy_changed.emit()
 
+    def class_names(self) -> list[str]:
+        """A name for each of the model's classes: the dataset's when it has as many, else 0, 1, 2, ..."""
+        classes = self.model.output_shape[-1]
+        names = [] if self.dataset is None else list(self.dataset.class_names)
+        return names if len(names) == classes else [str(k) for k in range(classes)]
+
     def class_name(self, k) -> str:
-        if k is None:
-            return "no label"
-        names = [] if self.dataset is None else self.dataset.class_names
-        return names[k] if k < len(names) else str(k)
+        return "no label" if k is None else self.class_names()[k]
 
     # ------------------------------------------------------------------ messages
     def report(self, level: str, title: str, text: str) -> None:

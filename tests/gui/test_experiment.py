@@ -100,8 +100,13 @@ def test_a_new_model_ends_the_run_on_the_old_model(qtbot):
     panel = window.experiment_panel
     chosen_image(window)
     old, old_optimizer = window.state.model, window.state.model.optimizer
+    states = {key: {name: np.copy(v) for name, v in state.items()} for key, state in old_optimizer.states.items()}
     panel.step()
-    assert panel.running and old.optimizer is not old_optimizer, "the experiment uses its own SGD"
+    panel.step()
+    assert panel.running and old.optimizer is old_optimizer, "the experiment never swaps the model's optimizer"
+    assert old_optimizer.states.keys() == states.keys() and all(
+        np.array_equal(old_optimizer.states[key][name], states[key][name]) for key in states for name in states[key]), \
+        "nor changes its state: it steps with an SGD of its own"
     window.state.set_model(tiny_model(filters=3))
     assert not panel.running and old.optimizer is old_optimizer
     assert window.state.model.optimizer is not old_optimizer and not panel.undo_button.isEnabled()

@@ -198,6 +198,12 @@ def test_update_view_shows_w_gradient_change_and_new_w(window):
 def test_feature_maps_enlarge_on_click_and_switch_to_deltas_backward(qtbot, window):
     view = window.views["maps"]
     window.show_view("maps")
+    assert [len(items) for items in view.images] == [4, 0, 0, 0, 0, 0], "the current layer alone"
+    step = next(s for s in window.state.trace.steps if s.layer_name == "conv2d_2")
+    window.controller.jump(step.index)
+    assert [len(items) for items in view.images] == [0, 0, 8, 0, 0, 0], "it follows the step's layer"
+    view.layers_combo.setCurrentText("all layers")
+    assert [len(items) for items in view.images] == [4, 4, 8, 8, 0, 1]
     qtbot.wait(50)
     image = view.images[2][3]  # conv2d_2, channel 3
     point = view.graphics.mapFromScene(image.mapToScene(QPointF(2.5, 2.5)))

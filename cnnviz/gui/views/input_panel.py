@@ -81,12 +81,12 @@ class InputPanel(QWidget):
         self._own_input = None  # (x, description) of the drawing/file, relabelled by label_combo
 
     # ------------------------------------------------------------------ set-up
-    def set_dataset(self, dataset, input_shape) -> None:
+    def set_dataset(self, dataset, input_shape, names) -> None:
+        """names: one per class of the model (the application state's)."""
         self.dataset = dataset
         self.input_shape = tuple(input_shape)
         self._mistakes = None
         count = 0 if dataset is None else len(dataset.x_test)
-        names = [str(k) for k in range(10)] if dataset is None else dataset.class_names
         for widget in (self.index_spin, self.random_button, self.class_combo, self.class_button, self.mistake_button):
             widget.setEnabled(count > 0)
         self.index_spin.blockSignals(True)

@@ -20,7 +20,8 @@ TILE = 10.0      # scene units per map
 GAP = 1.0
 LABEL = 4.0      # room above each layer for its name
 MAX_COLUMNS = 16  # maps per row of the mosaic
-SAME_NUMBERS = (Flatten, Dropout)  # layers whose maps only repeat their input's (at inference)
+SAME_NUMBERS = (Flatten, Dropout)
+CURRENT_LAYER, ALL_LAYERS = "the current layer", "all layers"  # layers whose maps only repeat their input's (at inference)
 
 
 class FeatureMapsView(View):
@@ -37,6 +38,13 @@ class FeatureMapsView(View):
         self.mode_combo.addItems(list(MODES))
         self.mode_combo.currentIndexChanged.connect(self._rebuild)
         row.addWidget(self.mode_combo)
+        row.addWidget(QLabel("  layers:"))
+        self.layers_combo = QComboBox()  # the step's layer alone, in large tiles, or every layer
+        self.layers_combo.addItems([CURRENT_LAYER, ALL_LAYERS])
+        self.layers_combo.setToolTip("Large layers need the room: show the current step's layer alone, "
+                                     "or every layer of the network at once")
+        self.layers_combo.currentIndexChanged.connect(self._rebuild)
+        row.addWidget(self.layers_combo)
         row.addWidget(QLabel("  click a map to enlarge it"))
         row.addStretch(1)
         self.layout().insertWidget(0, bar)
@@ -63,11 +71,22 @@ class FeatureMapsView(View):
         super().set_trace(trace)
         self._rebuild()
 
+    def _has_maps(self, record) -> bool:
+        return getattr(record, self.mode()) is not None and not isinstance(record.layer, SAME_NUMBERS)
+
+    def _single_layer(self) -> int:
+        """The layer shown alone: the current step's, or the nearest one before it with maps."""
+        records = self.trace.records
+        start = len(records) - 1 if self.layer_index is None else self.layer_index
+        order = [*range(start, -1, -1), *range(start + 1, len(records))]
+        return next((k for k in order if self._has_maps(records[k])), start)
+
     def _layer_maps(self, record):
-        """Maps (count, h, w) of a record in the current mode, or None when it has none."""
-        array = getattr(record, self.mode())
-        if array is None or isinstance(record.layer, SAME_NUMBERS):
+        """Maps (count, h, w) of a record in the current mode, or None when it has none or is not shown."""
+        if not self._has_maps(record) or (self.layers_combo.currentText() == CURRENT_LAYER
+                                          and record.index != self._single_layer()):
             return None
+        array = getattr(record, self.mode())
         array = np.asarray(array[0], np.float32)
         if array.ndim == 3:
             return np.moveaxis(array, 2, 0)
@@ -85,7 +104,11 @@ class FeatureMapsView(View):
         lut = colormaps.DIVERGING_LUT if signed else colormaps.SEQUENTIAL_LUT
         self.large.set_signed(signed)
         y = 0.0
-        columns = min(MAX_COLUMNS, max(len(m) for m in map(self._layer_maps, self.trace.records) if m is not None))
+        counts = [len(m) for m in map(self._layer_maps, self.trace.records) if m is not None]
+        if self.layers_combo.currentText() == CURRENT_LAYER:  # one layer: a near-square grid of large tiles
+            columns = max(1, int(np.ceil(np.sqrt(counts[0]))))
+        else:
+            columns = min(MAX_COLUMNS, max(counts))
         for record in self.trace.records:
             maps = self._layer_maps(record)
             if maps is None:
@@ -115,7 +138,7 @@ class FeatureMapsView(View):
             y += rows * (TILE + GAP) + GAP
         self.mosaic.setRange(QRectF(0, 0, columns * (TILE + GAP), y), padding=0.02)
         self._set_text_size(self.text_size)
-        if self.selected is None:
+        if self.selected is None or self.selected[0] >= len(self.images) or not self.images[self.selected[0]]:
             first = next(k for k, items in enumerate(self.images) if items)
             self.selected = (first, 0)
         self.enlarge(*self.selected)
@@ -145,6 +168,8 @@ class FeatureMapsView(View):
                 self.mode_combo.setCurrentText(wanted)  # rebuilds
         if step.layer_index != self.layer_index:
             self.layer_index = step.layer_index
+            if self.layers_combo.currentText() == CURRENT_LAYER:
+                self._rebuild()
             self._light(step.layer_index)
 
     def _set_text_size(self, size) -> None:

@@ -45,7 +45,7 @@ class OutputView(View):
         self.texts: list[pg.TextItem] = []
         self.summary = ""
         self.shown = None
-        self.class_names = None
+        self.class_names: list[str] = []  # from the application state, one per class
 
     def set_trace(self, trace) -> None:
         super().set_trace(trace)
@@ -64,7 +64,7 @@ class OutputView(View):
         trace = self.shown = self.trace
         p = trace.y_pred[0]
         k = p.size
-        names = self.class_names if self.class_names and len(self.class_names) == k else [str(c) for c in range(k)]
+        names = self.class_names  # one per class, set with the model
         brushes = [BAR] * k
         brushes[trace.predicted] = WRONG
         brushes[trace.label] = TRUE
