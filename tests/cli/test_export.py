@@ -57,6 +57,10 @@ def test_export_writes_gif_mp4_png_and_a_handout(tmp_path):
     check_exported(out, load_lesson(path))
     with Image.open(out / "01-windows.gif") as gif:
         assert gif.info["loop"] == 0 and gif.info["duration"] == 100  # loops, at the slide's 10 fps
+    gif, png = gif_frames(out / "01-windows.gif")[2].astype(int), np.asarray(Image.open(
+        out / "01-windows" / "frame-0003.png").convert("RGB")).astype(int)
+    error = np.abs(gif - png).max(axis=2)  # the GIF's palette against the lossless frame
+    assert error.mean() < 3 and np.percentile(error, 99) < 24  # a 64-colour palette: 99th percentile 50
 
 
 def test_gifs_can_play_once_and_formats_can_be_chosen(tmp_path):
