@@ -1,6 +1,6 @@
 """Start the desktop app: ``python main.py`` (or ``cnnviz``), ``--screenshot PATH`` to render and exit.
 
-    python main.py [--model PRESET|FILE.json] [--weights FILE.npz] [--sample INDEX]
+    python main.py [--model PRESET|FILE.json] [--weights FILE.npz] [--sample INDEX] [--lesson FILE]
                    [--step N] [--view NAME] [--screenshot PATH] [--size 1280x800]
 """
 from __future__ import annotations
@@ -11,6 +11,7 @@ import sys
 import numpy as np
 
 from ..presets import PRESETS, load_model
+from .lessons.model import load_lesson
 from .views import VIEW_NAMES
 
 DEFAULT_MODEL = "lecture"
@@ -25,6 +26,7 @@ def parse_args(argv=None):
                         help="index of the test sample to trace (default: the first one the model is unsure about)")
     parser.add_argument("--step", type=int, default=0, help="advance N frames before showing the window")
     parser.add_argument("--view", choices=VIEW_NAMES, help="show this view (and stop following the step)")
+    parser.add_argument("--lesson", metavar="FILE", help="open a lesson (*.cnnviz-lesson.json) and show its first slide")
     parser.add_argument("--screenshot", metavar="PATH", help="render the window to a PNG file and exit")
     parser.add_argument("--size", default="1280x800", help="window size WIDTHxHEIGHT (default 1280x800)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights when none are loaded")
@@ -58,10 +60,13 @@ def first_unsure_sample(model, dataset, threshold: float = 0.9) -> int:
 def build_window(model, dataset=None, sample=None):
     """The composition root: the application state, the window, and every panel and menu, each
     given what it needs in its constructor. Returns the window; its ``state``, ``training_panel``,
-    ``experiment_panel``, ``weights_io`` and ``model_menu`` are the parts built here."""
+    ``experiment_panel``, ``weights_io``, ``model_menu``, ``lesson_panel`` and ``export_actions`` are the parts built here."""
     from PyQt5.QtCore import QEvent, QObject, Qt
 
     from .experiment_panel import ExperimentPanel
+    from .lessons.export_actions import ExportActions
+    from .lessons.panel import LessonPanel
+    from .lessons.presentation import PresentationMode
     from .main_window import MainWindow
     from .model_builder import ModelMenu
     from .state import AppState
@@ -96,6 +101,9 @@ def build_window(model, dataset=None, sample=None):
     window.side_tabs.currentChanged.connect(widen_side_area)
     window.close_guard = CloseGuard(window)
     window.installEventFilter(window.close_guard)
+    # Last, so its close filter runs first: keeping the window for an unsaved lesson stops nothing.
+    window.lesson_panel = LessonPanel(state, window, PresentationMode(window))  # Lesson menu and tab; F5
+    window.export_actions = ExportActions(state, window, window.lesson_panel)  # File > Export view / animation
     return window
 
 
@@ -104,6 +112,8 @@ def main(argv=None) -> int:
     try:
         width, height = (int(n) for n in args.size.lower().split("x"))
         model = load_model(args.model, args.weights, args.seed)
+        if args.lesson:
+            load_lesson(args.lesson)  # a file that is no lesson is said here, before any window opens
     except ValueError as error:
         print(f"cnnviz: {error}", file=sys.stderr)
         return 2
@@ -126,6 +136,8 @@ def main(argv=None) -> int:
     fault_report.install(window.state)  # an uncaught exception becomes a message, not an abort
     if dataset is not None:
         window.input_panel.show_index(args.sample)
+    if args.lesson and not window.lesson_panel.open(args.lesson):
+        return 2
     window.resize(width, height)
     if args.step:
         window.controller.cursor.jump_global(min(args.step, window.state.trace.total_frames - 1))

@@ -105,7 +105,8 @@ class MainWindow(QMainWindow):
         column.setContentsMargins(4, 4, 4, 4)
         column.addWidget(strip_scroll)
         column.addWidget(splitter, 1)
-        column.addWidget(self._build_controls())
+        self.controls = self._build_controls()  # hidden while presenting
+        column.addWidget(self.controls)
         self.setCentralWidget(central)
 
         self.input_panel = InputPanel()

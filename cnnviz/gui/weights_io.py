@@ -95,9 +95,9 @@ class WeightsFiles(QObject):
         self.path = None
         menu = window.file_menu
         before = window.quit_action
-        self.open_action = self._action("Open weights…", "Ctrl+Shift+O", self.open_dialog)
+        self.open_action = self._action("Open weights…", "Ctrl+Alt+O", self.open_dialog)
         self.save_action = self._action("Save weights", "Ctrl+S", self.save)
-        self.save_as_action = self._action("Save weights as…", "Ctrl+Shift+S", self.save_as)
+        self.save_as_action = self._action("Save weights as…", "Ctrl+Alt+S", self.save_as)
         self.recent_menu = QMenu("Recent weights", window)
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         for action in (self.open_action, self.save_action, self.save_as_action):

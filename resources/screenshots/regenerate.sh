@@ -12,3 +12,6 @@ shot feature-maps --step 3700 --view maps
 shot dense --step 4751
 shot backward-deltas --step 5707
 xvfb-run -a -s "-screen 0 1280x800x24" python resources/screenshots/training.py  # trains first: a few seconds
+# the README's lesson GIF: slide 1 of the shipped convolution lesson
+python -m cnnviz.gui.lessons.export resources/lessons/convolution.cnnviz-lesson.json --out /tmp/cnnviz-lesson-gif \
+    --format gif --size 800x500 && cp /tmp/cnnviz-lesson-gif/01-*.gif resources/screenshots/lesson-convolution.gif

@@ -227,6 +227,6 @@ def test_keras_h5_with_its_own_architecture_offers_to_switch(qtbot, tmp_path, mo
 def test_help_lists_the_weights_shortcuts_the_menus_offer(qtbot):
     window = tiny_window(qtbot)
     text = window.show_shortcuts().text.toPlainText()
-    for keys, command in (("Ctrl+S", "File > Save weights"), ("Ctrl+Shift+O", "File > Open weights"),
-                          ("Ctrl+Shift+S", "File > Save weights as")):
+    for keys, command in (("Ctrl+S", "File > Save weights"), ("Ctrl+Alt+O", "File > Open weights"),
+                          ("Ctrl+Alt+S", "File > Save weights as")):
         assert keys in text and command in text
