@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from .data import DATASET_NAMES, load_dataset
-from .engine.model import Callback, Sequential
+from .engine.model import Callback, Sequential, load_model
+from .engine.weights import architecture_of, read_npz
 from .engine.optimizers import OPTIMIZERS, get_optimizer
 from .presets import PRESETS, load_model_file, load_preset
 
@@ -120,19 +121,9 @@ def model_with_weights(model_spec: str | None, weights: str, seed) -> Sequential
     that stores its architecture and for a Keras file saved with ``model.save``.
     """
     path = Path(weights)
-    if path.suffix.lower() == ".npz":
-        from .engine.weights import architecture_of, load_model, read_npz
-
-        if model_spec is None:
-            if architecture_of(read_npz(path)) is None:
-                raise ValueError(f"{path}: stores no architecture; say which with --model")
-            return load_model(path, seed=seed)
-        model = build_model(model_spec, seed)
-        model.load_weights(path)
-        return model
-    from .engine.importers import import_weights
-
-    return import_weights(None if model_spec is None else build_model(model_spec, seed), path, seed=seed)
+    if model_spec is None and path.suffix.lower() == ".npz" and architecture_of(read_npz(path)) is None:
+        raise ValueError(f"{path}: stores no architecture; say which with --model")
+    return load_model(path, architecture=None if model_spec is None else build_model(model_spec, seed), seed=seed)
 
 
 def load_data(args):
@@ -241,7 +232,7 @@ def summary(args) -> dict:
         model = model_with_weights(args.model, args.weights, args.seed)
     else:
         model = build_model(args.model, args.seed)
-    return {"summary": model.summary(), "params": model.count_params(), "config": model.get_config()}
+    return {"summary": model.summary_text(), "params": model.count_params(), "config": model.get_config()}
 
 
 # ---------------------------------------------------------------- command line

@@ -1,5 +1,6 @@
 """Save and load weights as ``.npz``: keys ``layername/kernel``, ``layername/bias`` and the
-architecture as JSON under ``__architecture__``.
+architecture as JSON under ``__architecture__``. Knows no model class (the model imports this
+module; ``cnnviz.engine.model.load_model`` builds a model from a file).
 
 Loading never unpickles (``allow_pickle=False``) and checks every array before it changes
 anything: a file that does not fit leaves the model exactly as it was.
@@ -46,7 +47,7 @@ def current_umask() -> int:
 
 
 def save_weights(model, path) -> None:
-    arrays = model.get_weights()
+    arrays = model.weights_by_name()
     arrays[ARCHITECTURE_KEY] = np.array(model.to_json())
     atomic_write(path, lambda stream: np.savez(stream, **arrays))
 
@@ -112,16 +113,3 @@ def load_weights(model, path) -> None:
         model.set_weights(arrays)
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None
-
-
-def load_model(path, seed=None):
-    """A new model built from the architecture stored in a weights file, with its weights."""
-    from .model import Sequential
-
-    arrays = read_npz(path)
-    config = architecture_of(arrays)
-    if config is None:
-        raise ValueError(f"{path}: has no stored architecture; open it into a model of the right shape instead")
-    model = Sequential.from_config(config, seed=seed)
-    model.set_weights(arrays)
-    return model

@@ -177,13 +177,14 @@ class WeightsFiles(QObject):
         """Keras/PyTorch weights: into the current model if they fit (returns (None, [])), else a
         model with the file's own architecture and its differences (Keras files that store one)."""
         from ..engine.importers import import_weights
+        from ..engine.model import load_model
 
         try:
             import_weights(current, path)
             return None, []
         except ValueError as fit_error:
             try:
-                file_model = import_weights(None, path, seed=current.seed)
+                file_model = load_model(path, seed=current.seed)
             except ValueError:
                 raise fit_error from None
             return file_model, architecture_differences(current, file_model) or ["the weights do not fit"]

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from cnnviz.cli import ProgressBar, main
-from cnnviz.engine.weights import load_model, read_npz
+from cnnviz.engine.model import load_model
+from cnnviz.engine.weights import read_npz
 
 REPO = Path(__file__).resolve().parents[2]
 SMALL = ["--data", "bars", "--train-samples", "300", "--test-samples", "100"]
