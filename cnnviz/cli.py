@@ -1,6 +1,7 @@
 """``cnnviz-train``: train, evaluate and describe models from the command line.
 
     cnnviz-train --model kerasy-mnist --data mnist --epochs 10 --out weights.npz
+    cnnviz-train --model lecture --epochs 3 --out lecture.keras      (also .h5, .onnx)
     cnnviz-train evaluate --weights weights.npz --data mnist
     cnnviz-train evaluate --model lecture --weights from_torch.safetensors
     cnnviz-train summary --model lenet
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -22,7 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+from . import __version__
 from .data import DATASET_NAMES, load_dataset
+from .engine.exporters import EXPORT_SUFFIXES, export_model
 from .engine.model import Callback, Sequential, load_model
 from .engine.weights import architecture_of, read_npz
 from .engine.optimizers import OPTIMIZERS, get_optimizer
@@ -30,6 +34,7 @@ from .presets import PRESETS, load_model_file, load_preset
 
 COMMANDS = ("train", "evaluate", "summary")
 INTERRUPTED = 130  # exit status of a run stopped by Ctrl+C (128 + SIGINT)
+BROKEN_PIPE = 141  # exit status of a command whose output pipe closed (128 + SIGPIPE)
 
 
 # ---------------------------------------------------------------- callbacks
@@ -163,8 +168,9 @@ def make_optimizer(args):
 
 
 def check_output_path(out) -> None:
-    if out is not None and Path(out).suffix.lower() != ".npz":
-        raise ValueError(f"--out {out}: weights are saved as .npz; give a file name ending in .npz")
+    if out is not None and Path(out).suffix.lower() not in EXPORT_SUFFIXES:
+        raise ValueError(f"--out {out}: give a file name ending in .npz (cnnviz), .keras or .h5 (Keras) "
+                         "or .onnx (ONNX)")
     if out is not None and not Path(out).resolve().parent.is_dir():
         raise ValueError(f"--out {out}: the folder {Path(out).resolve().parent} does not exist")
 
@@ -196,7 +202,7 @@ def train(args, stream=None) -> dict:
                             callbacks=[progress, stopper], verbose=0)
     seconds = time.perf_counter() - started
     if args.out:
-        model.save_weights(args.out)
+        export_model(model, args.out)
         if not args.quiet:
             print(f"saved {args.out}", file=stream, flush=True)
     final = {key: values[-1] for key, values in history.history.items()}
@@ -239,6 +245,7 @@ def summary(args) -> dict:
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cnnviz-train", description="Train, evaluate and describe cnnviz models.",
                                      epilog="Without a command, 'train' is meant.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="{train,evaluate,summary}")
 
     def common(sub, model_help):
@@ -269,7 +276,8 @@ def make_parser() -> argparse.ArgumentParser:
     sub.add_argument("--opt", action="append", metavar="NAME=VALUE",
                      help="another optimizer setting, e.g. initial_accumulator_value=0 for adagrad (repeatable)")
     sub.add_argument("--weights", help="start from these weights (.npz, .h5, .keras, .safetensors)")
-    sub.add_argument("--out", help="save the trained weights here (.npz, written atomically)")
+    sub.add_argument("--out", help="save the trained model here: .npz (cnnviz), .keras or .h5 (Keras), .onnx; "
+                                   "written atomically")
     sub.add_argument("--quiet", action="store_true", help="no progress output on stderr")
 
     sub = commands.add_parser("evaluate", help="accuracy of a weights file on a dataset")
@@ -286,35 +294,52 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in (*COMMANDS, "-h", "--help"):
+    if not argv or argv[0] not in (*COMMANDS, "-h", "--help", "--version"):
         argv.insert(0, "train")
     args = make_parser().parse_args(argv)
     try:
-        if args.command == "train":
-            if args.model is None and not args.weights:
-                args.model = "lecture"
-            result = train(args)
-            if args.json:
-                print(json.dumps({k: v for k, v in result.items() if k != "history"}), flush=True)
-            return INTERRUPTED if result["stopped"] else 0
-        if args.command == "evaluate":
-            result = evaluate(args)
-            if args.json:
-                print(json.dumps(result), flush=True)
-            else:
-                print(f"{result['model']} on {result['data']} ({result['split']}): accuracy {result['accuracy']:.4f} "
-                      f"({result['correct']}/{result['samples']}), loss {result['loss']:.4f}")
-                print("per class: " + ", ".join(f"{name} {acc:.3f}" for name, acc in result["per_class"].items()))
-            return 0
-        result = summary(args)
-        print(json.dumps({k: result[k] for k in ("params", "config")}) if args.json else result["summary"])
-        return 0
+        code = run_command(args)
+        sys.stdout.flush()  # here, where a closed pipe can still be caught, not at interpreter exit
+        return code
     except ValueError as error:
         print(f"cnnviz-train: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\ncnnviz-train: aborted; nothing was saved", file=sys.stderr)
         return INTERRUPTED
+    except BrokenPipeError:
+        return quiet_broken_pipe()
+
+
+def run_command(args) -> int:
+    """Run the parsed command; its result goes to stdout."""
+    if args.command == "train":
+        if args.model is None and not args.weights:
+            args.model = "lecture"
+        result = train(args)
+        if args.json:
+            print(json.dumps({k: v for k, v in result.items() if k != "history"}), flush=True)
+        return INTERRUPTED if result["stopped"] else 0
+    if args.command == "evaluate":
+        result = evaluate(args)
+        if args.json:
+            print(json.dumps(result), flush=True)
+        else:
+            print(f"{result['model']} on {result['data']} ({result['split']}): accuracy {result['accuracy']:.4f} "
+                  f"({result['correct']}/{result['samples']}), loss {result['loss']:.4f}")
+            print("per class: " + ", ".join(f"{name} {acc:.3f}" for name, acc in result["per_class"].items()))
+        return 0
+    result = summary(args)
+    print(json.dumps({k: result[k] for k in ("params", "config")}) if args.json else result["summary"])
+    return 0
+
+
+def quiet_broken_pipe() -> int:
+    """The reader of stdout went away (``cnnviz-train summary ... | head -1``): end quietly, as a
+    command killed by SIGPIPE would, without Python's traceback when it flushes stdout at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return BROKEN_PIPE
 
 
 if __name__ == "__main__":

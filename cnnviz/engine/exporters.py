@@ -39,6 +39,18 @@ def _require(module: str, extra: str):
         raise ValueError(f"this export needs {module.split('.')[0]}: pip install {extra}") from None
 
 
+EXPORT_SUFFIXES = (".keras", ".h5", ".onnx", ".npz")
+
+
+def export_model(model, path) -> None:
+    """Write ``model`` in the format its suffix names: ``.keras``, ``.h5``, ``.npz`` (``model.save``)
+    or ``.onnx`` (``export_onnx``); atomically, so a failure leaves an existing file as it was."""
+    if str(path).lower().endswith(".onnx"):
+        export_onnx(model, path)
+    else:
+        model.save(path)
+
+
 # ---------------------------------------------------------------- Keras
 def keras_layer_config(layer) -> dict:
     """One layer as Keras 3 serializes it (``{"module", "class_name", "config"}``)."""
