@@ -100,3 +100,39 @@ def test_weights_and_sample_arguments(tmp_path, monkeypatch):
     assert (window.trace.x[0] == window.dataset.x_test[12]).all()
     assert window.tabs.currentWidget() is window.views["update"] and window.input_panel.index_spin.value() == 12
     assert app.main(["--sample", "100000", "--screenshot", str(tmp_path / "x.png")]) == 2
+
+
+def run_without_display(*argv):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run([sys.executable, str(root / "main.py"), *argv], capture_output=True, text=True, env=env,
+                          cwd=root, timeout=120)
+
+
+def test_without_a_display_it_says_what_to_do_instead_of_aborting():
+    result = run_without_display()
+    assert result.returncode == 2, result.stderr
+    assert "no display" in result.stderr and "xvfb-run" in result.stderr and "--screenshot" in result.stderr
+    assert "Aborted" not in result.stderr and "xcb" not in result.stderr
+
+
+def test_without_a_display_screenshot_renders_offscreen(tmp_path):
+    result = run_without_display("--screenshot", str(tmp_path / "shot.png"), "--size", "1100x700")
+    assert result.returncode == 0, result.stderr
+    image = QImage(str(tmp_path / "shot.png"))
+    assert (image.width(), image.height()) == (1100, 700)
+
+
+def test_version(capsys):
+    import pytest
+
+    from cnnviz import __version__
+
+    with pytest.raises(SystemExit) as exit_info:
+        app.main(["--version"])
+    assert exit_info.value.code == 0 and capsys.readouterr().out == f"cnnviz {__version__}\n"
