@@ -276,3 +276,16 @@ def test_engine_never_imports_qt():
             "assert not bad, bad\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
+
+
+def test_file_formats_sit_below_the_model():
+    """weights, importers and exporters know no model class (the model imports them, never the
+    other way round, not even inside a function), like Keras' saving code."""
+    import ast
+
+    engine = ROOT / "cnnviz" / "engine"
+    for name in ("weights.py", "importers.py", "exporters.py", "callbacks.py", "metrics.py", "losses.py"):
+        tree = ast.parse((engine / name).read_text())
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        assert not {"model", "cnnviz.engine.model"} & imported, name
