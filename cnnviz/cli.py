@@ -18,6 +18,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -173,6 +174,12 @@ def check_output_path(out) -> None:
                          "or .onnx (ONNX)")
     if out is not None and not Path(out).resolve().parent.is_dir():
         raise ValueError(f"--out {out}: the folder {Path(out).resolve().parent} does not exist")
+    if out is not None:
+        try:  # find out now, not after training, that the file cannot be written there
+            tempfile.TemporaryFile(dir=Path(out).resolve().parent).close()
+        except OSError as error:
+            raise ValueError(f"--out {out}: cannot write files in {Path(out).resolve().parent} "
+                             f"({error.strerror or error})") from None
 
 
 # ---------------------------------------------------------------- commands

@@ -20,6 +20,7 @@ import io
 import json
 import zipfile
 from collections import OrderedDict
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -40,6 +41,17 @@ def _require(module: str, extra: str):
 
 
 EXPORT_SUFFIXES = (".keras", ".h5", ".onnx", ".npz")
+
+
+@contextmanager
+def writing(path):
+    """Turn an OSError while writing ``path`` into a ValueError that says so (the writes are atomic:
+    any file already at ``path`` is as it was)."""
+    try:
+        yield
+    except OSError as error:
+        reason = error.strerror or str(error) or type(error).__name__
+        raise ValueError(f"{path}: cannot write the file ({reason}); nothing was written") from None
 
 
 def export_model(model, path) -> None:
@@ -344,4 +356,5 @@ def onnx_model(model):
 def export_onnx(model, path) -> None:
     """Write ``onnx_model(model)`` to ``path`` (atomically)."""
     data = onnx_model(model).SerializeToString()
-    atomic_write(path, lambda stream: stream.write(data))
+    with writing(path):
+        atomic_write(path, lambda stream: stream.write(data))

@@ -441,13 +441,12 @@ class Sequential:
 
     def save_weights(self, path) -> None:
         """``.npz`` (cnnviz: weights and architecture) or ``.h5`` (the Keras 3 ``.weights.h5`` layout)."""
+        writers = {".npz": W.save_weights, ".h5": exporters.save_keras_weights}
         suffix = Path(path).suffix.lower()
-        if suffix == ".npz":
-            W.save_weights(self, path)
-        elif suffix == ".h5":
-            exporters.save_keras_weights(self, path)
-        else:
+        if suffix not in writers:
             raise ValueError(f"{path}: save_weights writes .npz (cnnviz) or .weights.h5 (Keras) files")
+        with exporters.writing(path):
+            writers[suffix](self, path)
 
     def load_weights(self, path) -> None:
         """Weights from a cnnviz ``.npz``, a Keras ``.h5``/``.keras`` or a PyTorch ``.safetensors`` file
@@ -468,7 +467,8 @@ class Sequential:
         folder = Path(path).resolve().parent
         if not folder.is_dir():
             raise ValueError(f"{path}: the folder {folder} does not exist")
-        {".keras": exporters.save_keras, ".h5": exporters.save_keras_h5, ".npz": W.save_weights}[suffix](self, path)
+        with exporters.writing(path):
+            {".keras": exporters.save_keras, ".h5": exporters.save_keras_h5, ".npz": W.save_weights}[suffix](self, path)
 
     def to_torch(self):
         """An equivalent ``torch.nn.Sequential`` (input NCHW: ``torch.from_numpy(x.transpose(0, 3, 1, 2))``)."""
