@@ -16,13 +16,17 @@ LAYER_DEFAULTS = {"dtype": (None, "float32")}  # Keras-only arguments every laye
 
 
 def _same(value, allowed) -> bool:
-    """``value`` means the same as one of ``allowed`` (a value or a tuple of values); (1, 1) == 1 == [1, 1]."""
-    options = allowed if isinstance(allowed, tuple) and not all(isinstance(v, int) for v in allowed) else (allowed,)
-    for option in options:
-        if value == option or (isinstance(value, (list, tuple)) and list(value) == list(option if isinstance(
-                option, (list, tuple)) else [option] * len(value))):
-            return True
-    return False
+    """``value`` means the same as ``allowed``: a value, a pair such as (1, 1), or a tuple of alternatives."""
+    alternatives = allowed if isinstance(allowed, tuple) and not all(isinstance(v, int) for v in allowed) \
+        else (allowed,)
+    return any(_equal(value, option) for option in alternatives)
+
+
+def _equal(value, option) -> bool:
+    if isinstance(option, tuple):  # a pair: 1, (1, 1) and [1, 1] are the same
+        value = [value] * len(option) if isinstance(value, int) else value
+        return isinstance(value, (list, tuple)) and list(value) == list(option)
+    return value == option
 
 
 def keras_signature(engine_class, keras_only: dict, renamed: dict | None = None, layer: bool = True):

@@ -158,6 +158,9 @@ def test_unsupported_arguments_are_refused_by_name_with_what_cnnviz_takes():
     with pytest.raises(ValueError, match="Dense: argument kernel_regularizer"):
         Dense(3, kernel_regularizer="l2")
     Conv2D(8, 3, data_format="channels_last", dilation_rate=(1, 1), kernel_initializer="glorot_uniform")
+    Conv2D(8, 3, dilation_rate=1, groups=1, data_format=None, dtype="float32")
+    with pytest.raises(ValueError, match=r"dilation_rate=2 \(cnnviz works as dilation_rate=\(1, 1\)\)"):
+        Conv2D(8, 3, dilation_rate=2)
     model = tutorial_model()
     with pytest.raises(ValueError, match=r"fit: argument class_weight not supported by cnnviz; it takes x, y, "
                                          r"batch_size, epochs, verbose, callbacks, validation_split"):

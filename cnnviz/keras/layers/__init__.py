@@ -32,4 +32,6 @@ def Input(shape=None, batch_size=None, dtype=None, batch_shape=None, name=None, 
     return engine.Input(shape=tuple(shape) if isinstance(shape, (list, tuple)) else shape)
 
 
-InputLayer = Input
+def InputLayer(shape=None, input_shape=None, **kwargs):  # noqa: N802
+    """``InputLayer(shape=...)`` (Keras 3) or ``InputLayer(input_shape=...)`` (Keras 2)."""
+    return Input(shape=shape if shape is not None else input_shape, **kwargs)
