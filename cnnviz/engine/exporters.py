@@ -43,15 +43,20 @@ def _require(module: str, extra: str):
 EXPORT_SUFFIXES = (".keras", ".h5", ".onnx", ".npz")
 
 
+class CannotWrite(OSError, ValueError):
+    """A file could not be written: an OSError as the cause was, and a ValueError like every other
+    message for people, so the app and the CLI report it."""
+
+
 @contextmanager
 def writing(path):
-    """Turn an OSError while writing ``path`` into a ValueError that says so (the writes are atomic:
-    any file already at ``path`` is as it was)."""
+    """Turn an OSError while writing ``path`` into CannotWrite, whose message names the file and the
+    reason (the writes are atomic: any file already at ``path`` is as it was)."""
     try:
         yield
     except OSError as error:
         reason = error.strerror or str(error) or type(error).__name__
-        raise ValueError(f"{path}: cannot write the file ({reason}); nothing was written") from None
+        raise CannotWrite(f"{path}: cannot write the file ({reason}); nothing was written") from None
 
 
 def export_model(model, path) -> None:
