@@ -103,7 +103,7 @@ class ProgbarLogger(Callback):
         done = int(self.WIDTH * self.seen / max(total, 1))
         bar = "=" * done if done >= self.WIDTH else "=" * max(done - 1, 0) + ">" + "." * (self.WIDTH - done)
         timing = (f"{format_seconds(elapsed)} {per_step}" if final else
-                  f"ETA: {format_seconds(elapsed / max(self.seen, 1) * (total - self.seen))}")
+                  f"ETA: {format_seconds(elapsed / max(self.seen, 1) * (total - self.seen))} - {per_step}")
         return f"{self.seen:>{width}}/{total} [{bar[:self.WIDTH]}] - {timing}" + format_logs({**running, **extra})
 
     def on_epoch_end(self, epoch, logs=None):

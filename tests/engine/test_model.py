@@ -195,7 +195,7 @@ def test_verbose_1_redraws_a_progress_line_after_each_batch_on_a_terminal(capsys
     assert text.startswith("Epoch 1/1\n")
     draws = text.split("\r")[1:]
     assert [draw.split(" [")[0] for draw in draws] == [" 5/12", "10/12", "12/12", "12/12"]
-    assert "ETA: " in draws[0] and "- loss: " in draws[0] and "- accuracy: " in draws[0]
+    assert "ETA: " in draws[0] and "ms/step - loss: " in draws[0] and "- accuracy: " in draws[0]
     assert "ms/step" in draws[-1] and "val_loss: " in draws[-1] and draws[-1].endswith("\n")
 
 
