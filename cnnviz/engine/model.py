@@ -24,6 +24,19 @@ from .layers import Input, Layer, layer_from_config
 from .metrics import accuracy, check_metrics
 from .optimizers import get_optimizer
 
+SEEDS = [None]  # set_random_seed's generator: models built without a seed of their own draw one from it
+
+
+def set_random_seed(seed: int) -> None:
+    """Make what follows reproducible, as Keras' ``keras.utils.set_random_seed``: models built
+    without ``seed=`` draw theirs from this seed; Python's and NumPy's global generators are seeded too."""
+    import random
+
+    random.seed(seed)
+    np.random.seed(seed)
+    SEEDS[0] = np.random.default_rng(seed)
+
+
 SAVE_FORMATS = {".keras": "a Keras 3 archive", ".h5": "a Keras HDF5 file", ".npz": "cnnviz weights and architecture"}
 
 
@@ -60,6 +73,8 @@ class Sequential:
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"Sequential: dtype must be float32 or float64, got {dtype!r}")
+        if seed is None and SEEDS[0] is not None:
+            seed = int(SEEDS[0].integers(2**63))
         self.seed = seed
         self.name = name
         self.rng = np.random.default_rng(seed)

@@ -6,7 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import cnnviz.keras as keras
 import cnnviz.keras.datasets.mnist as mnist
+from cnnviz.engine import model as engine_model
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
@@ -22,6 +24,8 @@ def run_for_one_epoch(script: Path, monkeypatch, train=800, test=200) -> dict:
         return (x_train[:train], y_train[:train]), (x_test[:test], y_test[:test])
 
     monkeypatch.setattr(mnist, "load_data", fewer_digits)
+    monkeypatch.setattr(engine_model, "SEEDS", [None])
+    keras.utils.set_random_seed(0)  # the same initial weights, shuffles and dropout masks every run
     namespace = {"__name__": "__main__", "__file__": str(script)}
     exec(compile(re.sub(r"^epochs = \d+$", "epochs = 1", source, flags=re.M), str(script), "exec"), namespace)
     return namespace

@@ -198,3 +198,18 @@ def test_optimizer_defaults_equal_keras3():
         for key, value in ours.items():
             if key in theirs and theirs[key] is not None and not isinstance(value, str):
                 assert value == pytest.approx(theirs[key]), (name, key)
+
+
+def test_set_random_seed_makes_models_and_training_reproducible(monkeypatch):
+    from cnnviz.engine import model as engine_model
+
+    monkeypatch.setattr(engine_model, "SEEDS", [None])
+    (x_train, y_train), _ = digits(64)
+    runs = []
+    for _ in range(2):
+        keras.utils.set_random_seed(7)
+        model = tutorial_model()
+        model.fit(x_train[..., None] / 255.0, y_train, verbose=0)
+        runs.append(model.get_weights())
+    assert all(np.array_equal(a, b) for a, b in zip(*runs))
+    assert not np.array_equal(tutorial_model().get_weights()[0], runs[0][0]), "the next model draws a new seed"
