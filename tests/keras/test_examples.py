@@ -56,4 +56,4 @@ def test_mnist_convnet_keras_io_example_runs_and_learns(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "Total params: 34,826" in out  # the figure keras.io's summary shows
     assert "720/720 [" in out and "val_loss" in out  # validation_split=0.1 of 800 digits
-    assert namespace["score"][1] > 0.3, "one epoch of Adam on 720 digits is well above chance (0.1)"
+    assert namespace["score"][1] > 0.25, "six Adam steps on 720 digits: well above chance (0.1); 0.35 with seed 0"
