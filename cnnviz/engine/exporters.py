@@ -160,8 +160,8 @@ def save_keras(model, path) -> None:
     compile_config = keras_compile_config(model)
     if compile_config is not None:
         config["compile_config"] = compile_config
-    metadata = {"keras_version": KERAS_FORMAT_VERSION, "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
-                "saved_by": "cnnviz"}
+    metadata = {"keras_version": KERAS_FORMAT_VERSION, "saved_by": "cnnviz",
+                "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
     weights = _h5_bytes(lambda h5: _write_keras3_weights(model, h5))
 
     def write(stream):
