@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 from PyQt5.QtWidgets import QApplication  # noqa: E402
 
-from cnnviz.gui.app import first_unsure_sample, load_default_dataset, load_model  # noqa: E402
+from cnnviz.gui.app import first_unsure_sample, load_default_dataset, preset_model  # noqa: E402
 from cnnviz.gui.app import build_window  # noqa: E402
 
 
@@ -37,7 +37,7 @@ def main(argv=None) -> int:
     width, height = (int(n) for n in args.size.split("x"))
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    model = load_model("lecture", None, seed=0)
+    model = preset_model("lecture", None, seed=0)
     dataset = load_default_dataset()
     sample = None
     if dataset is not None:

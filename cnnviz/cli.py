@@ -1,6 +1,7 @@
 """``cnnviz-train``: train, evaluate and describe models from the command line.
 
     cnnviz-train --model kerasy-mnist --data mnist --epochs 10 --out weights.npz
+    cnnviz-train --model lecture --epochs 3 --out lecture.keras      (also .h5, .onnx)
     cnnviz-train evaluate --weights weights.npz --data mnist
     cnnviz-train evaluate --model lecture --weights from_torch.safetensors
     cnnviz-train summary --model lenet
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import tempfile
@@ -23,8 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
+from . import __version__
 from .data import DATASET_NAMES, load_dataset
-from .engine.model import Callback, Sequential
+from .engine.exporters import EXPORT_SUFFIXES, export_model
+from .engine.model import Callback, Sequential, load_model
+from .engine.weights import architecture_of, read_npz
 from .engine.optimizers import OPTIMIZERS, get_optimizer
 from .engine.weights import check_finite
 from .limits import temporary_name
@@ -32,6 +37,7 @@ from .presets import PRESETS, build_model
 
 COMMANDS = ("train", "evaluate", "summary")
 INTERRUPTED = 130  # exit status of a run stopped by Ctrl+C (128 + SIGINT)
+BROKEN_PIPE = 141  # exit status of a command whose output pipe closed (128 + SIGPIPE)
 
 
 # ---------------------------------------------------------------- callbacks
@@ -112,19 +118,9 @@ def model_with_weights(model_spec: str | None, weights: str, seed) -> Sequential
     that stores its architecture and for a Keras file saved with ``model.save``.
     """
     path = Path(weights)
-    if path.suffix.lower() == ".npz":
-        from .engine.weights import architecture_of, load_model, read_npz
-
-        if model_spec is None:
-            if architecture_of(read_npz(path)) is None:
-                raise ValueError(f"{path}: stores no architecture; say which with --model")
-            return load_model(path, seed=seed)
-        model = build_model(model_spec, seed)
-        model.load_weights(path)
-        return model
-    from .engine.importers import import_weights
-
-    return import_weights(None if model_spec is None else build_model(model_spec, seed), path, seed=seed)
+    if model_spec is None and path.suffix.lower() == ".npz" and architecture_of(read_npz(path)) is None:
+        raise ValueError(f"{path}: stores no architecture; say which with --model")
+    return load_model(path, architecture=None if model_spec is None else build_model(model_spec, seed), seed=seed)
 
 
 def load_data(args):
@@ -169,15 +165,16 @@ def check_output_path(out) -> None:
     if out is None:
         return
     path = Path(out)
-    if path.suffix.lower() != ".npz":
-        raise ValueError(f"--out {out}: weights are saved as .npz; give a file name ending in .npz")
+    if path.suffix.lower() not in EXPORT_SUFFIXES:
+        raise ValueError(f"--out {out}: give a file name ending in .npz (cnnviz), .keras or .h5 (Keras) "
+                         "or .onnx (ONNX)")
     folder = path.resolve().parent
     if not folder.is_dir():
         raise ValueError(f"--out {out}: the folder {folder} does not exist")
     if path.is_dir() or (path.exists() and not path.is_file()):
-        raise ValueError(f"--out {out}: is a folder or not a regular file; give the name of an .npz file")
+        raise ValueError(f"--out {out}: is a folder or not a regular file; give the name of a file")
     probe = temporary_name(path)
-    try:
+    try:  # find out now, not after training, that the file cannot be written there
         probe.open("wb").close()
         probe.unlink()
     except OSError as error:
@@ -185,15 +182,18 @@ def check_output_path(out) -> None:
 
 
 def save_trained(model, out, stream, quiet: bool) -> str:
-    """Save the trained weights to ``out``; if that fails, to a named fallback file beside it (or in
-    the temporary folder). Returns where they went."""
+    """Save the trained model to ``out`` (in the format its suffix names); if that fails, its weights
+    to a named .npz fallback file beside it (or in the temporary folder). Returns where they went."""
     path = Path(out)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     candidates = [path, path.with_name(f"{path.stem}.unsaved-{stamp}.npz"),
                   Path(tempfile.gettempdir()) / f"{path.stem}.unsaved-{stamp}.npz"]
     for candidate in candidates:
         try:
-            model.save_weights(candidate)
+            if candidate == path:
+                export_model(model, candidate)
+            else:
+                model.save_weights(candidate)
         except OSError as error:
             print(f"cnnviz-train: could not save {candidate} ({error.strerror or error})", file=sys.stderr, flush=True)
             continue
@@ -231,7 +231,7 @@ def train(args, stream=None) -> dict:
             history = model.fit(data.x_train, data.y_train, batch_size=args.batch_size, epochs=args.epochs,
                                 validation_data=(data.x_test, data.y_test) if len(data.x_test) else None,
                                 callbacks=[progress, stopper], verbose=0)
-        check_finite(model.get_weights())
+        check_finite(model.weights_by_name())
     except ValueError as error:  # the loss or the weights went NaN or infinite
         rate = model.optimizer.learning_rate
         raise ValueError(f"training diverged at learning rate {rate:g} ({error}){not_written}; try a lower --lr") \
@@ -271,13 +271,14 @@ def summary(args) -> dict:
         model = model_with_weights(args.model, args.weights, args.seed)
     else:
         model = build_model(args.model, args.seed)
-    return {"summary": model.summary(), "params": model.count_params(), "config": model.get_config()}
+    return {"summary": model.summary_text(), "params": model.count_params(), "config": model.get_config()}
 
 
 # ---------------------------------------------------------------- command line
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cnnviz-train", description="Train, evaluate and describe cnnviz models.",
                                      epilog="Without a command, 'train' is meant.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="{train,evaluate,summary}")
 
     def common(sub, model_help):
@@ -308,7 +309,8 @@ def make_parser() -> argparse.ArgumentParser:
     sub.add_argument("--opt", action="append", metavar="NAME=VALUE",
                      help="another optimizer setting, e.g. initial_accumulator_value=0 for adagrad (repeatable)")
     sub.add_argument("--weights", help="start from these weights (.npz, .h5, .keras, .safetensors)")
-    sub.add_argument("--out", help="save the trained weights here (.npz, written atomically)")
+    sub.add_argument("--out", help="save the trained model here: .npz (cnnviz), .keras or .h5 (Keras), .onnx; "
+                                   "written atomically")
     sub.add_argument("--quiet", action="store_true", help="no progress output on stderr")
 
     sub = commands.add_parser("evaluate", help="accuracy of a weights file on a dataset")
@@ -325,35 +327,13 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in (*COMMANDS, "-h", "--help"):
+    if not argv or argv[0] not in (*COMMANDS, "-h", "--help", "--version"):
         argv.insert(0, "train")
     args = make_parser().parse_args(argv)
     try:
-        if args.seed < 0:
-            raise ValueError(f"--seed must be a whole number >= 0, got {args.seed}")
-        if args.command == "train":
-            if args.model is None and not args.weights:
-                args.model = "lecture"
-            result = train(args)
-            if args.json:
-                print(json.dumps({k: v for k, v in result.items() if k != "history"}), flush=True)
-            if args.out and result["saved"] != args.out:
-                print(f"cnnviz-train: error: {args.out} could not be written; the trained weights are in "
-                      f"{result['saved']}", file=sys.stderr)
-                return 1
-            return INTERRUPTED if result["stopped"] else 0
-        if args.command == "evaluate":
-            result = evaluate(args)
-            if args.json:
-                print(json.dumps(result), flush=True)
-            else:
-                print(f"{result['model']} on {result['data']} ({result['split']}): accuracy {result['accuracy']:.4f} "
-                      f"({result['correct']}/{result['samples']}), loss {result['loss']:.4f}")
-                print("per class: " + ", ".join(f"{name} {acc:.3f}" for name, acc in result["per_class"].items()))
-            return 0
-        result = summary(args)
-        print(json.dumps({k: result[k] for k in ("params", "config")}) if args.json else result["summary"])
-        return 0
+        code = run_command(args)
+        sys.stdout.flush()  # here, where a closed pipe can still be caught, not at interpreter exit
+        return code
     except ValueError as error:  # bad input: files, settings, a diverged run (any other exception is a bug)
         print(f"cnnviz-train: error: {error}", file=sys.stderr)
         return 2
@@ -367,6 +347,45 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("\ncnnviz-train: aborted; nothing was saved", file=sys.stderr)
         return INTERRUPTED
+    except BrokenPipeError:
+        return quiet_broken_pipe()
+
+
+def run_command(args) -> int:
+    """Run the parsed command; its result goes to stdout."""
+    if args.seed < 0:
+        raise ValueError(f"--seed must be a whole number >= 0, got {args.seed}")
+    if args.command == "train":
+        if args.model is None and not args.weights:
+            args.model = "lecture"
+        result = train(args)
+        if args.json:
+            print(json.dumps({k: v for k, v in result.items() if k != "history"}), flush=True)
+        if args.out and result["saved"] != args.out:
+            print(f"cnnviz-train: error: {args.out} could not be written; the trained weights are in "
+                  f"{result['saved']}", file=sys.stderr)
+            return 1
+        return INTERRUPTED if result["stopped"] else 0
+    if args.command == "evaluate":
+        result = evaluate(args)
+        if args.json:
+            print(json.dumps(result), flush=True)
+        else:
+            print(f"{result['model']} on {result['data']} ({result['split']}): accuracy {result['accuracy']:.4f} "
+                  f"({result['correct']}/{result['samples']}), loss {result['loss']:.4f}")
+            print("per class: " + ", ".join(f"{name} {acc:.3f}" for name, acc in result["per_class"].items()))
+        return 0
+    result = summary(args)
+    print(json.dumps({k: result[k] for k in ("params", "config")}) if args.json else result["summary"])
+    return 0
+
+
+def quiet_broken_pipe() -> int:
+    """The reader of stdout went away (``cnnviz-train summary ... | head -1``): end quietly, as a
+    command killed by SIGPIPE would, without Python's traceback when it flushes stdout at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ def build_model(spec, seed=None) -> Sequential:
     return load_model_file(spec, seed=seed)
 
 
-def load_model(spec, weights=None, seed=None) -> Sequential:
+def preset_model(spec, weights=None, seed=None) -> Sequential:
     """``build_model`` with weights: the file ``weights``, else a preset's shipped weights if any."""
     model = build_model(spec, seed)
     shipped = WEIGHTS / f"{spec}.npz" if spec in PRESETS else None

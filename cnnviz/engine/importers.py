@@ -1,10 +1,11 @@
 """Open weights trained elsewhere: Keras HDF5 (``.h5``; also Keras 3 ``.keras`` archives) and
 PyTorch ``state_dict``s saved as ``.safetensors``. Needs the optional extras
 (``pip install cnnviz[import]``: h5py, safetensors), imported only when a file is opened.
-Never unpickles: ``.pt``/``.pth`` files are refused.
+Never unpickles: ``.pt``/``.pth`` files are refused. Knows no model class: the model's
+``load_model`` builds a model from ``keras_architecture(path)`` and fills it with ``import_weights``.
 
-``import_weights(model, path)`` is the one entry point. Layers with parameters are matched in
-order; layouts are converted so that predictions match the source framework:
+``import_weights(model, path)`` puts a file's weights into a model. Layers with parameters are
+matched in order; layouts are converted so that predictions match the source framework:
 
 - Keras stores conv kernels (kh, kw, c_in, c_out) and dense kernels (n_in, n_out) like
   cnnviz, and flattens NHWC like cnnviz: nothing to convert.
@@ -15,40 +16,108 @@ order; layouts are converted so that predictions match the source framework:
 from __future__ import annotations
 
 import io
+import json
 import re
 import zipfile
+from pathlib import Path
 
 import numpy as np
 
 from ..limits import MAX_FILE_BYTES, MAX_JSON_BYTES, as_path, check_size, parse_json, read_capped, readable_file
 
 from .layers import Flatten
-from .model import Sequential
 
 KERAS_SUFFIXES = (".h5", ".hdf5", ".keras")
 SAFETENSORS_SUFFIXES = (".safetensors",)
 PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".pkl", ".ckpt")
 
 
-def import_weights(model: Sequential | None, path, seed=None) -> Sequential:
-    """``model`` with the weights of a Keras ``.h5`` or PyTorch ``.safetensors`` file.
-
-    With ``model=None`` the architecture comes from the file (Keras ``model.save`` files store
-    it); the new model is built with ``seed``. Checks everything before changing the model, so
-    a file that does not fit leaves ``model`` as it was. Returns the model.
-    """
+def check_path(path) -> Path:
+    """``path`` as a Path if it names a readable regular file of a format this module reads; else ValueError."""
     path = as_path(path, "weights file")
     suffix = path.suffix.lower()
     if suffix in PICKLE_SUFFIXES:
         raise ValueError(f"{path}: PyTorch pickles can run arbitrary code and cnnviz never unpickles; save the "
                          "state_dict as safetensors instead: "
                          "safetensors.torch.save_file(model.state_dict(), 'weights.safetensors')")
+    if suffix not in KERAS_SUFFIXES + SAFETENSORS_SUFFIXES:
+        raise ValueError(f"{path}: unknown weights format; expected .h5/.hdf5/.keras (Keras) or .safetensors (PyTorch)")
     readable_file(path, "weights file")
-    if suffix in KERAS_SUFFIXES:
-        return _import_keras(model, path, seed)
-    if suffix in SAFETENSORS_SUFFIXES:
-        return _import_safetensors(model, path)
-    raise ValueError(f"{path}: unknown weights format; expected .h5/.hdf5/.keras (Keras) or .safetensors (PyTorch)")
+    return path
+
+
+def import_weights(model, path):
+    """``model`` (a Sequential) with the weights of a Keras ``.h5``/``.keras`` or PyTorch ``.safetensors`` file.
+
+    Checks everything before changing the model, so a file that does not fit leaves ``model`` as
+    it was. Returns the model. (A model built from the file's own architecture:
+    ``cnnviz.engine.model.load_model``.)
+    """
+    path = check_path(path)
+    if model is None:
+        raise ValueError(f"{path}: import_weights needs a model to put the weights in; "
+                         "cnnviz.engine.model.load_model(path) builds one from a Keras file")
+    if path.suffix.lower() in KERAS_SUFFIXES:
+        return _import_keras(model, path)
+    return _import_safetensors(model, path)
+
+
+def keras_architecture(path) -> dict:
+    """The architecture a Keras ``model.save`` file stores, as a ``Sequential.get_config`` dict.
+
+    ValueError for files that store none (``save_weights`` output, PyTorch state_dicts) or an
+    architecture cnnviz cannot build.
+    """
+    path = check_path(path)
+    if path.suffix.lower() in SAFETENSORS_SUFFIXES:
+        raise ValueError(f"{path}: a PyTorch state_dict holds no architecture; say which model it belongs to "
+                         "(cnnviz-train --model ..., load_model(path, architecture=model), or a model in the app)")
+    h5, config = _open_keras(path, _require("h5py"))
+    h5.close()
+    if config is None:
+        raise ValueError(f"{path}: holds only weights (save_weights); say which architecture they belong to "
+                         "(cnnviz-train --model ...)")
+    return _keras_config_to_cnnviz(config, path)
+
+
+KERAS_OPTIMIZERS = {"sgd": ("SGD", ("learning_rate", "momentum", "nesterov")),
+                    "adam": ("Adam", ("learning_rate", "beta_1", "beta_2", "epsilon")),
+                    "rmsprop": ("RMSprop", ("learning_rate", "rho", "epsilon")),
+                    "adagrad": ("Adagrad", ("learning_rate", "initial_accumulator_value", "epsilon")),
+                    "adadelta": ("Adadelta", ("learning_rate", "rho", "epsilon"))}
+
+
+def keras_training_config(path) -> dict | None:
+    """``compile`` arguments (optimizer, loss, metrics) from a Keras ``model.save`` file, or None when
+    it stores none or ones cnnviz does not implement (then the model is left uncompiled, as Keras
+    leaves a model whose compile settings it cannot restore)."""
+    path = check_path(path)
+    h5, config = _open_keras(path, _require("h5py"))
+    with h5:
+        if "compile_config" in (config or {}):
+            training = config["compile_config"]
+        else:
+            text = h5.attrs.get("training_config")
+            try:
+                training = json.loads(text.decode("utf8") if isinstance(text, bytes) else text) if text else None
+            except json.JSONDecodeError:
+                return None
+    if not isinstance(training, dict):
+        return None
+    optimizer = training.get("optimizer") if "optimizer" in training else training.get("optimizer_config")
+    loss, metrics = training.get("loss"), training.get("metrics") or []
+    if isinstance(optimizer, dict):
+        settings = optimizer.get("config") if isinstance(optimizer.get("config"), dict) else {}
+        name = str(optimizer.get("class_name", "")).lower()
+    else:
+        settings, name = {}, str(optimizer).lower()
+    if name not in KERAS_OPTIMIZERS or not isinstance(loss, str) or not isinstance(metrics, list) \
+            or not all(isinstance(metric, str) for metric in metrics):
+        return None
+    keys = KERAS_OPTIMIZERS[name][1]
+    return {"optimizer": {"name": name, **{key: settings[key] for key in keys if isinstance(settings.get(key),
+                                                                                     (int, float, bool))}},
+            "loss": loss, "metrics": metrics}
 
 
 def _require(module: str):
@@ -65,12 +134,12 @@ def natural_key(name: str):
     return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name) if part]
 
 
-def param_layers(model: Sequential):
+def param_layers(model):
     return [layer for layer in model.layers if layer.params]
 
 
-def _assign(model: Sequential, found: list[tuple[str, dict[str, np.ndarray]]], path, source: str,
-            original_shapes=None) -> Sequential:
+def _assign(model, found: list[tuple[str, dict[str, np.ndarray]]], path, source: str,
+            original_shapes=None):
     """Set ``found`` (source layer name, {'kernel', 'bias'} arrays in cnnviz layout), in order, on the model.
 
     ``original_shapes[i][key]`` names the shape in the source framework's layout for messages.
@@ -162,16 +231,17 @@ def _keras_param_key(weight_name: str) -> str:
     return weight_name.rsplit("/", 1)[-1].split(":")[0]
 
 
-def _read_keras_weights(h5, path, order=None) -> list[tuple[str, dict[str, np.ndarray]]]:
+def _read_keras_weights(h5, path, class_names) -> list[tuple[str, dict[str, np.ndarray]]]:
     """(layer name, {'kernel', 'bias'}) for every Keras layer with weights, in model order.
 
-    ``order``: the layer names of the model config, when known (Keras 3 files need it).
+    ``class_names``: the layer types of the model in order (the file's config, or the model the
+    weights go into); Keras 3 files need them to find each layer's weights.
     """
     def has(name):  # without resolving the link (``name in h5`` would open an external file)
         return h5.get(name, getlink=True) is not None
 
     if has("layers") and "layer_names" not in h5.attrs and not has("model_weights"):
-        return _read_keras3_weights(_h5_node(h5, "layers", path), path, order)
+        return _read_keras3_weights(_h5_node(h5, "layers", path), class_names, path)
     root = _h5_node(h5, "model_weights", path) if has("model_weights") else h5
     budget = [MAX_FILE_BYTES]
     names = _attr_list(root, "layer_names")
@@ -194,29 +264,62 @@ def _read_keras_weights(h5, path, order=None) -> list[tuple[str, dict[str, np.nd
     return found
 
 
-def _read_keras3_weights(layers_group, path, order=None):
-    """Keras 3 layout (``.keras`` archives, ``save_weights('x.weights.h5')``): layers/<name>/vars/0, 1, ...
+def keras_path_name(class_name: str) -> str:
+    """Keras' snake case of a class name: 'MaxPooling2D' -> 'max_pooling2d' (keras.src.utils.naming)."""
+    name = re.sub(r"\W+", "", class_name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
-    HDF5 lists the layers by name, so without the config's ``order`` convolutions are put
-    before dense layers (as in any Sequential CNN) and each kind is ordered by name.
+
+def keras3_layer_paths(class_names) -> list[str]:
+    """Where Keras 3 stores each layer of a Sequential model: by type and position, whatever the
+    layers are called (``conv2d``, ``conv2d_1``, ``max_pooling2d``, ``dense``, ``dense_1``, ...)."""
+    used: dict[str, int] = {}
+    paths = []
+    for class_name in class_names:
+        base = keras_path_name(class_name)
+        used[base] = used.get(base, -1) + 1
+        paths.append(f"{base}_{used[base]}" if used[base] else base)
+    return paths
+
+
+def _read_keras3_weights(layers_group, class_names, path):
+    """Keras 3 layout (``.keras`` archives, ``save_weights('x.weights.h5')``): layers/<path>/vars/0, 1, ...
+
+    Each layer is found at the path its type and position give (``keras3_layer_paths``); the
+    layer's own name is only an attribute there (vars/@name), used in messages.
     """
     found, budget = [], [MAX_FILE_BYTES]
-    for name in layers_group:
-        variables = _h5_node(layers_group, f"{name}/vars", path)
+    for layer_path in keras3_layer_paths(class_names):
+        variables = _h5_node(layers_group, f"{layer_path}/vars", path)  # None: a layer without weights
         if variables is not None and len(variables):
-            keys = sorted(variables, key=lambda key: int(key) if key.isdigit() else -1)
+            name = variables.attrs.get("name", layer_path)
+            name = name.decode("utf8") if isinstance(name, bytes) else str(name)
+            keys = sorted(variables, key=_vars_index(path, layer_path))
             arrays = [_h5_array(_h5_node(variables, key, path), path, budget) for key in keys]
             found.append((name, dict(zip(("kernel", "bias"), arrays))))
-    if order:
-        rank = {name: index for index, name in enumerate(order)}
-        return sorted(found, key=lambda item: rank.get(item[0], len(rank)))
-    return sorted(found, key=lambda item: (item[1]["kernel"].ndim != 4, natural_key(item[0])))
+    expected = set(keras3_layer_paths(class_names))
+    extra = sorted(name for name in layers_group
+                   if name not in expected and len(_h5_node(layers_group, f"{name}/vars", path) or ()))
+    if extra:
+        raise ValueError(f"{path}: holds weights for layers {extra} that the model's structure "
+                         f"({', '.join(class_names)}) does not have")
+    return found
 
 
-def _keras_layer_names(config) -> list[str]:
+def _vars_index(path, layer_path):
+    def key(name):
+        if not name.isdigit():
+            raise ValueError(f"{path}: layers/{layer_path}/vars/{name}: expected numbered variables 0, 1, ...")
+        return int(name)
+    return key
+
+
+def _keras_class_names(config) -> list[str]:
+    """The layer types of a Keras Sequential config, in order, without the InputLayer."""
     body = (config or {}).get("config", {})
     entries = body.get("layers", []) if isinstance(body, dict) else body
-    return [entry.get("config", {}).get("name") for entry in entries]
+    return [entry.get("class_name") for entry in entries if entry.get("class_name") != "InputLayer"]
 
 
 def _keras_config_to_cnnviz(config, path) -> dict:
@@ -300,20 +403,12 @@ def _read_member(archive: zipfile.ZipFile, name: str, limit: int, path) -> bytes
         return read_capped(stream, limit, path, name)
 
 
-def _import_keras(model, path, seed):
+def _import_keras(model, path):
     h5py = _require("h5py")
     h5, config = _open_keras(path, h5py)
     with h5:
-        if model is None:
-            if config is None:
-                raise ValueError(f"{path}: holds only weights (save_weights); say which architecture they belong to "
-                                 "(cnnviz-train --model ...)")
-            try:
-                model = Sequential.from_config(_keras_config_to_cnnviz(config, path), seed=seed)
-            except ValueError as error:
-                message = str(error)
-                raise ValueError(message if message.startswith(str(path)) else f"{path}: {message}") from None
-        found = _read_keras_weights(h5, path, _keras_layer_names(config))
+        class_names = _keras_class_names(config) if config else [type(layer).__name__ for layer in model.layers]
+        found = _read_keras_weights(h5, path, class_names)
     for _, params in found:
         unknown = set(params) - {"kernel", "bias"}
         if unknown:
@@ -346,9 +441,6 @@ def _torch_groups(tensors: dict[str, np.ndarray], path) -> list[tuple[str, dict[
 
 
 def _import_safetensors(model, path):
-    if model is None:
-        raise ValueError(f"{path}: a PyTorch state_dict holds no architecture; say which model it belongs to "
-                         "(cnnviz-train --model ... or a model in the app)")
     numpy_api = _require("safetensors.numpy")
     from safetensors import SafetensorError
 

@@ -179,7 +179,10 @@ class Conv2D(ActivationMixin, Layer):
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 3:
-            raise ValueError(f"layer {self.name}: Conv2D needs input (H, W, C), got {input_shape}")
+            hint = ""
+            if len(input_shape) == 2:
+                hint = f"; reshape the images to (N, {', '.join(map(str, input_shape))}, 1)"
+            raise ValueError(f"layer {self.name}: Conv2D needs input (H, W, C), got {input_shape}{hint}")
         self.pads, out_hw = F.window_geometry(input_shape[:2], self.kernel_size, self.strides, self.padding)
         if min(out_hw) < 1:
             padded = tuple(n + sum(p) for n, p in zip(input_shape[:2], self.pads))

@@ -12,39 +12,56 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
 from ..limits import parse_json
+from . import exporters, importers
 from . import losses as L
+from . import weights as W
+from .callbacks import Callback, History, ProgbarLogger, steps_per_epoch  # noqa: F401 (Callback: part of the API)
 from .layers import Input, Layer, layer_from_config
+from .metrics import accuracy, check_metrics
 from .optimizers import get_optimizer
 from .schema import check_architecture, check_model_size
 
-
-class Callback:
-    """Hooks called by ``fit``. Set ``model.stop_training = True`` to stop between batches."""
-
-    model = None
-
-    def on_train_begin(self, logs=None): ...
-    def on_epoch_begin(self, epoch, logs=None): ...
-    def on_batch_end(self, batch, logs=None): ...
-    def on_epoch_end(self, epoch, logs=None): ...
-    def on_train_end(self, logs=None): ...
+SEEDS = [None]  # set_random_seed's generator: models built without a seed of their own draw one from it
 
 
-class History(Callback):
-    """Per-epoch metrics: ``history.history['loss']``, ``['accuracy']``, ``['val_loss']``, ..."""
+def set_random_seed(seed: int) -> None:
+    """Make what follows reproducible, as Keras' ``keras.utils.set_random_seed``: models built
+    without ``seed=`` draw theirs from this seed; Python's and NumPy's global generators are seeded too."""
+    import random
 
-    def __init__(self):
-        self.history: dict[str, list[float]] = {}
-        self.epoch: list[int] = []
+    random.seed(seed)
+    np.random.seed(seed)
+    SEEDS[0] = np.random.default_rng(seed)
 
-    def on_epoch_end(self, epoch, logs=None):
-        self.epoch.append(epoch)
-        for key, value in (logs or {}).items():
-            self.history.setdefault(key, []).append(value)
+
+SAVE_FORMATS = {".keras": "a Keras 3 archive", ".h5": "a Keras HDF5 file", ".npz": "cnnviz weights and architecture"}
+
+
+class UnsupportedArgument(TypeError, ValueError):
+    """A Keras argument cnnviz does not implement (a TypeError as Python's own, and a ValueError
+    like every other bad setting, so the app and the CLI report it)."""
+
+
+def refuse_unsupported(where: str, arguments: dict, supported) -> None:
+    """Raise UnsupportedArgument naming ``arguments`` (those cnnviz does not take) and what it takes instead."""
+    if arguments:
+        names = ", ".join(sorted(arguments))
+        raise UnsupportedArgument(f"{where}: {'argument' if len(arguments) == 1 else 'arguments'} {names} "
+                                  f"not supported by cnnviz; it takes {', '.join(supported)}")
+
+
+def verbosity(verbose) -> int:
+    """Keras' verbose: 'auto' is 1; 0 silent, 1 progress bar, 2 one line per epoch."""
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2) or isinstance(verbose, float):
+        raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
+    return int(verbose)
 
 
 class Sequential:
@@ -58,6 +75,8 @@ class Sequential:
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"Sequential: dtype must be float32 or float64, got {dtype!r}")
+        if seed is None and SEEDS[0] is not None:
+            seed = int(SEEDS[0].integers(2**63))
         self.seed = seed
         self.name = name
         self.rng = np.random.default_rng(seed)
@@ -67,6 +86,7 @@ class Sequential:
         self.loss = None
         self.metrics: list[str] = []
         self.stop_training = False
+        self.history = None  # the History of the last fit
         self.last_output = None
         self._type_counts: dict[str, int] = {}
         for layer in layers or []:
@@ -106,13 +126,12 @@ class Sequential:
                 return layer
         raise ValueError(f"no layer named {name!r}; layers are {[layer.name for layer in self.layers]}")
 
-    def compile(self, optimizer="sgd", loss="categorical_crossentropy", metrics=None) -> None:
-        self.optimizer = get_optimizer(optimizer)
-        self.loss = L.check_loss(loss)
-        self.metrics = list(metrics or [])
-        for metric in self.metrics:
-            if metric not in ("accuracy", "acc"):
-                raise ValueError(f"unknown metric {metric!r}; expected 'accuracy'")
+    def compile(self, optimizer="sgd", loss="categorical_crossentropy", metrics=None, **unsupported) -> None:
+        """optimizer: a name ('adam'), a config dict or an optimizer; loss: a name or a Keras loss
+        function/object; metrics: accuracy names (``cnnviz.engine.metrics.ACCURACY_NAMES``)."""
+        refuse_unsupported("compile", unsupported, ("optimizer", "loss", "metrics"))
+        optimizer, loss, metrics = get_optimizer(optimizer), L.check_loss(loss), check_metrics(metrics)
+        self.optimizer, self.loss, self.metrics = optimizer, loss, metrics
 
     def count_params(self) -> int:
         return sum(layer.count_params() for layer in self.layers)
@@ -128,10 +147,13 @@ class Sequential:
             raise ValueError("the model has no layers")
         x = np.asarray(x)
         if x.shape[1:] != tuple(self.input_shape):
-            raise ValueError(
-                f"input of shape {x.shape} does not fit the model: its first layer {self.layers[0].name} "
-                f"expects (N, {', '.join(map(str, self.input_shape))})"
-            )
+            expected = f"(N, {', '.join(map(str, self.input_shape))})"
+            hint = ""
+            if (*x.shape[1:], 1) == tuple(self.input_shape):
+                hint = f"; add the channel axis: x.reshape(-1, {', '.join(map(str, self.input_shape))}) " \
+                       "or np.expand_dims(x, -1)"
+            raise ValueError(f"input of shape {x.shape} does not fit the model: its first layer "
+                             f"{self.layers[0].name} expects {expected}{hint}")
         if not np.issubdtype(x.dtype, np.number):
             raise ValueError(f"input must be numeric, got dtype {x.dtype}")
         return x.astype(self.dtype, copy=False)
@@ -140,6 +162,8 @@ class Sequential:
         """Labels as one-hot (n, K) of the model dtype; accepts class ids (n,) or one-hot."""
         y = np.asarray(y)
         classes = self.output_shape[-1]
+        if classes == 1 and y.ndim == 1:
+            y = y.reshape(-1, 1)  # one output: the labels are the targets themselves
         output = f"the output {self.output_shape} of layer {self.layers[-1].name}"
         if y.ndim == 0 or y.shape[0] != n:
             raise ValueError(f"got {y.shape[0] if y.ndim else 'a single value as'} labels for {n} samples")
@@ -207,38 +231,101 @@ class Sequential:
         return {"loss": loss, "accuracy": accuracy(y_pred, y)}
 
     # ------------------------------------------------------------------ fast path
-    def predict(self, x, batch_size: int = 256) -> np.ndarray:
+    def predict(self, x, batch_size=None, verbose=0, **unsupported) -> np.ndarray:
+        """Outputs (N, K) for x: (N, *input_shape), in batches of ``batch_size`` (256)."""
+        refuse_unsupported("predict", unsupported, ("x", "batch_size", "verbose"))
+        verbose = verbosity(verbose)
+        started = time.perf_counter()
         x = self.check_x(x)
+        batch_size = self._check_batch_size(batch_size, 256)
         outputs = [self.forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+        if verbose:
+            self._print_done(len(outputs), started, {})
         return np.concatenate(outputs) if outputs else np.zeros((0, *self.output_shape), self.dtype)
 
-    def evaluate(self, x, y, batch_size: int = 256, verbose: int = 0):
-        """Returns ``[loss, accuracy]`` (or just the loss when compiled without metrics)."""
+    def evaluate(self, x, y, batch_size=None, verbose="auto", return_dict: bool = False, **unsupported):
+        """``[loss, *metrics]`` (just the loss when compiled without metrics), or a dict with ``return_dict``."""
+        refuse_unsupported("evaluate", unsupported, ("x", "y", "batch_size", "verbose", "return_dict"))
         self._check_compiled()
+        verbose = verbosity(verbose)
+        started = time.perf_counter()
         x = self.check_x(x)
         y = self.check_y(y, x.shape[0])
-        y_pred = self.predict(x, batch_size)
-        loss = self.compute_loss(y_pred, y)
+        batch_size = self._check_batch_size(batch_size, 32)
+        logs = self._scores(self.predict(x, batch_size), y)
         if verbose:
-            print(f"loss {loss:.4f} - accuracy {accuracy(y_pred, y):.4f}")
-        return [loss, accuracy(y_pred, y)] if self.metrics else loss
+            self._print_done(steps_per_epoch(len(x), batch_size), started, logs)
+        if return_dict:
+            return logs
+        return [logs["loss"], *(logs[name] for name in self.metrics)] if self.metrics else logs["loss"]
 
-    def fit(self, x, y, batch_size: int = 32, epochs: int = 1, validation_data=None, shuffle: bool = True,
-            callbacks=None, verbose: int = 1, initial_epoch: int = 0) -> History:
-        """Train with mini-batches. Callbacks get ``on_batch_end(batch, logs)`` with the batch
-        loss and accuracy and ``on_epoch_end(epoch, logs)`` with the epoch means and validation."""
+    def _scores(self, y_pred, y_onehot) -> dict:
+        """{'loss': ..., <metric>: ...} of predictions against one-hot labels."""
+        logs = {"loss": self.compute_loss(y_pred, y_onehot)}
+        for name in self.metrics:
+            logs[name] = accuracy(y_pred, y_onehot)
+        return logs
+
+    @staticmethod
+    def _check_batch_size(batch_size, default: int) -> int:
+        if batch_size is None:
+            return default
+        if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        return int(batch_size)
+
+    @staticmethod
+    def _print_done(steps: int, started: float, logs: dict) -> None:
+        from .callbacks import format_logs
+
+        seconds = time.perf_counter() - started
+        print(f"{steps}/{steps} - {seconds:.0f}s - {1000 * seconds / max(steps, 1):.0f}ms/step{format_logs(logs)}",
+              file=sys.stdout, flush=True)
+
+    def fit(self, x, y, batch_size=None, epochs: int = 1, verbose="auto", callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle: bool = True, initial_epoch: int = 0, **unsupported) -> History:
+        """Train with mini-batches (``batch_size`` 32); returns the History, also kept as ``model.history``.
+
+        ``validation_split``: the last fraction of x, y (before shuffling) is held out and scored after
+        each epoch, as in Keras; ``validation_data=(x_val, y_val)`` takes precedence. ``verbose``: 0
+        silent, 1 a progress bar per epoch, 2 one line per epoch. Callbacks get ``on_batch_end(batch,
+        logs)`` with the batch's loss, metrics and size and ``on_epoch_end(epoch, logs)`` with the
+        epoch means and ``val_`` scores.
+        """
+        refuse_unsupported("fit", unsupported, ("x", "y", "batch_size", "epochs", "verbose", "callbacks",
+                                                "validation_split", "validation_data", "shuffle", "initial_epoch"))
         self._check_compiled()
+        verbose = verbosity(verbose)
+        batch_size = self._check_batch_size(batch_size, 32)
+        for label, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{label} must be a whole number >= 0, got {value!r}")
         x = self.check_x(x)
         y = self.check_y(y, x.shape[0])
+        xv = yv = None
         if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise ValueError("validation_data must be a tuple (x_val, y_val)")
             xv = self.check_x(validation_data[0])
             yv = self.check_y(validation_data[1], xv.shape[0])
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        elif validation_split:
+            if not isinstance(validation_split, (int, float)) or not 0 < validation_split < 1:
+                raise ValueError(f"validation_split must be a fraction between 0 and 1, got {validation_split!r}")
+            split = int(len(x) * (1 - validation_split))
+            if split < 1 or split == len(x):
+                raise ValueError(f"validation_split={validation_split} of {len(x)} samples leaves "
+                                 f"{split} for training and {len(x) - split} for validation")
+            x, xv, y, yv = x[:split], x[split:], y[:split], y[split:]
         history = History()
         callbacks = [history, *(callbacks or [])]
+        if verbose:
+            callbacks.append(ProgbarLogger(verbose))
+        params = {"verbose": verbose, "epochs": epochs, "steps": steps_per_epoch(len(x), batch_size),
+                  "samples": len(x)}
+        self.history = history
         for callback in callbacks:
             callback.model = self
+            callback.params = params
             callback.on_train_begin()
         self.stop_training = False
         n = len(x)
@@ -247,25 +334,22 @@ class Sequential:
             for callback in callbacks:
                 callback.on_epoch_begin(epoch)
             order = self.rng.permutation(n) if shuffle else np.arange(n)
-            started, seen, loss_sum, correct_sum = time.perf_counter(), 0, 0.0, 0.0
+            seen, sums = 0, {}
             for batch, start in enumerate(range(0, n, batch_size)):
                 index = order[start : start + batch_size]
-                logs = self.train_on_batch(x[index], y[index])
+                result = self.train_on_batch(x[index], y[index])
+                logs = {"loss": result["loss"], **{name: result["accuracy"] for name in self.metrics}}
                 seen += len(index)
-                loss_sum += logs["loss"] * len(index)
-                correct_sum += logs["accuracy"] * len(index)
+                for key, value in logs.items():
+                    sums[key] = sums.get(key, 0.0) + value * len(index)
                 logs["size"] = len(index)
                 for callback in callbacks[1:]:
                     callback.on_batch_end(batch, logs)
                 if self.stop_training:
                     break
-            logs = {"loss": loss_sum / max(seen, 1), "accuracy": correct_sum / max(seen, 1)}
-            if validation_data is not None:
-                logs["val_loss"], logs["val_accuracy"] = self._loss_and_accuracy(xv, yv)
-            if verbose:
-                metrics = " - ".join(f"{k} {v:.4f}" for k, v in logs.items())
-                print(f"Epoch {epoch + 1}/{epochs} - {time.perf_counter() - started:.1f}s - {metrics}",
-                      file=sys.stdout, flush=True)
+            logs = {key: value / max(seen, 1) for key, value in sums.items()}
+            if xv is not None:
+                logs.update({f"val_{key}": value for key, value in self._scores(self.predict(xv), yv).items()})
             for callback in callbacks:
                 callback.on_epoch_end(epoch, logs)
             if self.stop_training:
@@ -274,12 +358,14 @@ class Sequential:
             callback.on_train_end()
         return history
 
-    def _loss_and_accuracy(self, x, y_onehot):
-        y_pred = self.predict(x)
-        return self.compute_loss(y_pred, y_onehot), accuracy(y_pred, y_onehot)
-
     # ------------------------------------------------------------------ description
-    def summary(self) -> str:
+    def summary(self, print_fn=None, **unsupported) -> None:
+        """Print the Keras-style table (``summary_text``); ``print_fn(line)`` gets each line instead."""
+        refuse_unsupported("summary", unsupported, ("print_fn",))
+        for line in self.summary_text().split("\n"):
+            (print_fn or print)(line)
+
+    def summary_text(self) -> str:
         """A Keras-style table: layer (type), output shape, params, and totals."""
         rows = [(f"{layer.name} ({type(layer).__name__})", str((None, *layer.output_shape)), f"{layer.count_params():,}")
                 for layer in self.layers]
@@ -325,27 +411,23 @@ class Sequential:
     def from_json(cls, text: str, seed=None) -> "Sequential":
         return cls.from_config(parse_json(text), seed=seed)
 
-    # ------------------------------------------------------------------ weights
-    def save_weights(self, path) -> None:
-        from .weights import save_weights
+    # ------------------------------------------------------------------ weights and files
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of all variables as a list in Keras order (per layer: kernel, then bias; gamma, beta,
+        moving_mean, moving_variance)."""
+        return [value.copy() for layer in self.layers for value in layer.variables().values()]
 
-        save_weights(self, path)
-
-    def load_weights(self, path) -> None:
-        from .weights import load_weights
-
-        load_weights(self, path)
-
-    def get_weights(self) -> dict[str, np.ndarray]:
+    def weights_by_name(self) -> dict[str, np.ndarray]:
         """Copies of all variables keyed ``layername/kernel``, ``layername/bias``, ``layername/moving_mean``..."""
         return {f"{layer.name}/{key}": value.copy() for layer in self.layers
                 for key, value in layer.variables().items()}
 
-    def set_weights(self, weights: dict) -> None:
-        """Set parameters from ``get_weights``-style keys; checks everything before changing anything."""
-        from .weights import check_weights
-
-        checked = check_weights(self, weights)
+    def set_weights(self, weights) -> None:
+        """Set every parameter from a ``get_weights`` list or a ``weights_by_name`` dict; checks
+        everything before changing anything."""
+        if not isinstance(weights, dict):
+            weights = self._named(weights)
+        checked = W.check_weights(self, weights)
         for layer in self.layers:
             for key, value in layer.variables().items():
                 value[...] = checked[f"{layer.name}/{key}"]
@@ -370,9 +452,89 @@ def backpropagate(layers, loss: str, y_pred, y_true, need_input_grad: bool = Tru
         grad = layers[index].backward(grad, need_input_grad or index > 0)
     return grad
 
+    def _named(self, arrays) -> dict:
+        """A ``get_weights``-style list as a ``weights_by_name`` dict (its length checked)."""
+        names = [f"{layer.name}/{key}" for layer in self.layers for key in layer.variables()]
+        arrays = list(arrays)
+        if len(arrays) != len(names):
+            raise ValueError(f"set_weights got a list of {len(arrays)} arrays but the model has {len(names)} "
+                             f"({', '.join(names)})")
+        return dict(zip(names, arrays))
 
-def accuracy(y_pred: np.ndarray, y_onehot: np.ndarray) -> float:
-    """Fraction of samples whose largest output is the true class."""
-    if len(y_pred) == 0:
-        return 0.0
-    return float((y_pred.argmax(axis=1) == y_onehot.argmax(axis=1)).mean())
+    def save_weights(self, path) -> None:
+        """``.npz`` (cnnviz: weights and architecture) or ``.h5`` (the Keras 3 ``.weights.h5`` layout)."""
+        writers = {".npz": W.save_weights, ".h5": exporters.save_keras_weights}
+        suffix = Path(path).suffix.lower()
+        if suffix not in writers:
+            raise ValueError(f"{path}: save_weights writes .npz (cnnviz) or .weights.h5 (Keras) files")
+        with exporters.writing(path):
+            writers[suffix](self, path)
+
+    def load_weights(self, path) -> None:
+        """Weights from a cnnviz ``.npz``, a Keras ``.h5``/``.keras`` or a PyTorch ``.safetensors`` file
+        into this model (all or nothing)."""
+        if Path(path).suffix.lower() == ".npz":
+            W.load_weights(self, path)
+        else:
+            importers.import_weights(self, path)
+
+    def save(self, path) -> None:
+        """Save the model: ``.keras`` (a Keras 3 archive), ``.h5`` (Keras HDF5) or ``.npz`` (cnnviz),
+        written atomically; ``load_model`` (here or in Keras) opens them."""
+        suffix = Path(path).suffix.lower()
+        if suffix not in SAVE_FORMATS:
+            raise ValueError(f"{path}: model.save writes " +
+                             ", ".join(f"{s} ({what})" for s, what in SAVE_FORMATS.items()) +
+                             "; for ONNX use model.export_onnx(path)")
+        folder = Path(path).resolve().parent
+        if not folder.is_dir():
+            raise ValueError(f"{path}: the folder {folder} does not exist")
+        with exporters.writing(path):
+            {".keras": exporters.save_keras, ".h5": exporters.save_keras_h5, ".npz": W.save_weights}[suffix](self, path)
+
+    def to_torch(self):
+        """An equivalent ``torch.nn.Sequential`` (input NCHW: ``torch.from_numpy(x.transpose(0, 3, 1, 2))``)."""
+        return exporters.to_torch(self)
+
+    def export_onnx(self, path) -> None:
+        """Write an ONNX model (input 'input' NHWC float32, output 'output'); needs ``pip install cnnviz[export]``."""
+        exporters.export_onnx(self, path)
+
+
+def load_model(path, *, architecture=None, seed=None, compile: bool = True) -> Sequential:
+    """A model from a file: a cnnviz ``.npz``, a Keras ``.keras``/``.h5`` (built from the
+    architecture stored in it), or any weights file into ``architecture`` (a Sequential, needed for
+    PyTorch ``.safetensors`` and weights-only files; it is the model returned).
+
+    ``compile``: a Keras file's stored optimizer, loss and metrics are applied when cnnviz knows them.
+    """
+    path = Path(path)
+    if architecture is not None:
+        architecture.load_weights(path)
+        return architecture
+    if path.suffix.lower() == ".npz":
+        arrays = W.read_npz(path)
+        config = W.architecture_of(arrays)
+        if config is None:
+            raise ValueError(f"{path}: has no stored architecture; open it into a model of the right shape instead")
+        model = _built(path, config, seed)
+        try:
+            model.set_weights(arrays)
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
+        return model
+    model = _built(path, importers.keras_architecture(path), seed)
+    importers.import_weights(model, path)
+    training = importers.keras_training_config(path) if compile else None
+    if training is not None:
+        model.compile(**training)
+    return model
+
+
+def _built(path, config, seed) -> Sequential:
+    """``Sequential.from_config`` with the file named in its errors."""
+    try:
+        return Sequential.from_config(config, seed=seed)
+    except ValueError as error:
+        message = str(error)
+        raise ValueError(message if message.startswith(str(path)) else f"{path}: {message}") from None

@@ -109,7 +109,7 @@ class Adagrad(Optimizer):
 
     name = "adagrad"
 
-    def __init__(self, learning_rate=0.01, initial_accumulator_value=0.1, epsilon=1e-7, **kwargs):
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate, **kwargs)
         self.initial_accumulator_value = float(initial_accumulator_value)
         self.epsilon = float(epsilon)
@@ -125,6 +125,29 @@ class Adagrad(Optimizer):
     def get_config(self):
         return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,
                 "epsilon": self.epsilon}
+
+
+class Adadelta(Optimizer):
+    """g2 <- rho * g2 + (1 - rho) * g^2;  d = -sqrt(d2 + eps) / sqrt(g2 + eps) * g;
+    d2 <- rho * d2 + (1 - rho) * d^2;  W <- W + lr * d  (Keras 3; its default learning rate is 0.001)."""
+
+    name = "adadelta"
+
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self.rho = float(rho)
+        self.epsilon = float(epsilon)
+
+    def compute(self, param, grad, state):
+        rho, eps = self.rho, self.epsilon
+        mean_square = rho * state.get("mean_square", np.zeros_like(param)) + (1 - rho) * grad * grad
+        delta = -np.sqrt(state.get("mean_square_step", np.zeros_like(param)) + eps) / np.sqrt(mean_square + eps) * grad
+        mean_square_step = rho * state.get("mean_square_step", np.zeros_like(param)) + (1 - rho) * delta * delta
+        step = (self.current_learning_rate * delta).astype(param.dtype)
+        return step, {"mean_square": mean_square, "mean_square_step": mean_square_step}
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
 
 
 class RMSprop(Optimizer):
@@ -175,7 +198,7 @@ class Adam(Optimizer):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
 
-OPTIMIZERS = {cls.name: cls for cls in (SGD, Adagrad, RMSprop, Adam)}
+OPTIMIZERS = {cls.name: cls for cls in (SGD, Adagrad, Adadelta, RMSprop, Adam)}
 
 
 def get_optimizer(spec) -> Optimizer:

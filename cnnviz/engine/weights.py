@@ -1,5 +1,6 @@
 """Save and load weights as ``.npz``: keys ``layername/kernel``, ``layername/bias`` and the
-architecture as JSON under ``__architecture__``.
+architecture as JSON under ``__architecture__``. Knows no model class (the model imports this
+module; ``cnnviz.engine.model.load_model`` builds a model from a file).
 
 Loading never unpickles, reads array sizes from the headers before inflating anything
 (``cnnviz.limits``) and checks every array before it changes
@@ -58,7 +59,7 @@ def check_finite(arrays: dict) -> None:
 
 def save_weights(model, path) -> None:
     """Write the weights and architecture atomically; refuses non-finite weights (the old file stays)."""
-    arrays = model.get_weights()
+    arrays = model.weights_by_name()
     check_finite(arrays)
     arrays[ARCHITECTURE_KEY] = np.array(model.to_json())
     atomic_write(path, lambda stream: np.savez(stream, **arrays))
@@ -118,19 +119,3 @@ def load_weights(model, path) -> None:
         model.set_weights(arrays)
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None
-
-
-def load_model(path, seed=None):
-    """A new model built from the architecture stored in a weights file, with its weights."""
-    from .model import Sequential
-
-    arrays = read_npz(path)
-    try:
-        config = architecture_of(arrays)
-        if config is None:
-            raise ValueError("has no stored architecture; open it into a model of the right shape instead")
-        model = Sequential.from_config(config, seed=seed)
-        model.set_weights(arrays)
-    except ValueError as error:
-        raise ValueError(f"{path}: {error}") from None
-    return model

@@ -6,11 +6,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import numpy as np
 
-from ..presets import PRESETS, load_model
+from .. import __version__
+from ..presets import PRESETS, preset_model
 from .lessons.model import load_lesson
 from .views import VIEW_NAMES
 
@@ -30,7 +32,20 @@ def parse_args(argv=None):
     parser.add_argument("--screenshot", metavar="PATH", help="render the window to a PNG file and exit")
     parser.add_argument("--size", default="1280x800", help="window size WIDTHxHEIGHT (default 1280x800)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights when none are loaded")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser.parse_args(argv)
+
+
+def display_problem() -> str | None:
+    """Why Qt could not open a window here (it would abort inside its xcb plugin), or None."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform and not platform.startswith("xcb"):
+        return None  # offscreen, wayland, vnc, ...: Qt was told where to draw
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        return ("cnnviz: there is no display to open the window on (DISPLAY is not set). Start it from a desktop "
+                "session; or with a virtual display: xvfb-run -a .venv/bin/python main.py; or render the window to "
+                "a PNG without any display: .venv/bin/python main.py --screenshot shot.png")
+    return None
 
 
 def load_default_dataset():
@@ -111,7 +126,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         width, height = (int(n) for n in args.size.lower().split("x"))
-        model = load_model(args.model, args.weights, args.seed)
+        model = preset_model(args.model, args.weights, args.seed)
         if args.lesson:
             load_lesson(args.lesson)  # a file that is no lesson is said here, before any window opens
     except ValueError as error:
@@ -119,6 +134,12 @@ def main(argv=None) -> int:
         return 2
     from PyQt5.QtCore import Qt
     from PyQt5.QtWidgets import QApplication
+
+    if QApplication.instance() is None and display_problem():
+        if not args.screenshot:
+            print(display_problem(), file=sys.stderr)
+            return 2
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
 
     from . import fault_report
 

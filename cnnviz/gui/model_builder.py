@@ -16,7 +16,7 @@ from PyQt5.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBo
 from ..engine.model import Sequential
 from ..engine.weights import atomic_write
 from ..paths import MODELS
-from ..presets import PRESETS, load_model, load_model_file, load_preset
+from ..presets import PRESETS, load_model_file, load_preset, preset_model
 
 ACTIVATIONS = ("relu", "linear", "tanh", "sigmoid", "softmax")
 JSON_FILTER = "Model architecture (*.json)"
@@ -314,7 +314,7 @@ class ModelMenu(QMenu):
         self.addAction("Save architecture…", self.save_dialog)
 
     def use_preset(self, name: str) -> None:
-        self.app_state.set_model(load_model(name, seed=0))
+        self.app_state.set_model(preset_model(name, seed=0))
 
     def build_dialog(self) -> ModelBuilderDialog:
         dialog = ModelBuilderDialog(self.app_state.model, self.window_)

@@ -15,6 +15,7 @@ from PyQt5.QtCore import QObject, QSettings
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import QAction, QFileDialog, QMenu, QMessageBox
 
+from ..engine.exporters import EXPORT_SUFFIXES, export_model
 from ..engine.model import Sequential
 from ..engine.weights import architecture_of, read_npz
 
@@ -22,6 +23,7 @@ RECENT_KEY = "recent_weights"
 MAX_RECENT = 8
 OPEN_FILTER = "Weights (*.npz *.h5 *.hdf5 *.keras *.safetensors);;cnnviz weights (*.npz);;All files (*)"
 SAVE_FILTER = "cnnviz weights (*.npz)"
+EXPORT_FILTER = "Keras 3 (*.keras);;Keras HDF5 (*.h5);;ONNX (*.onnx);;cnnviz weights (*.npz)"
 
 
 def settings() -> QSettings:
@@ -100,9 +102,11 @@ class WeightsFiles(QObject):
         self.save_as_action = self._action("Save weights as…", "Ctrl+Alt+S", self.save_as)
         self.recent_menu = QMenu("Recent weights", window)
         self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.export_action = self._action("Export model…", "", self.export_dialog)
         for action in (self.open_action, self.save_action, self.save_as_action):
             menu.insertAction(before, action)
         menu.insertMenu(before, self.recent_menu)
+        menu.insertAction(before, self.export_action)
         menu.insertSeparator(before)
 
     def _action(self, text, shortcut, slot) -> QAction:
@@ -185,13 +189,14 @@ class WeightsFiles(QObject):
         """Keras/PyTorch weights: into the current model if they fit (returns (None, [])), else a
         model with the file's own architecture and its differences (Keras files that store one)."""
         from ..engine.importers import import_weights
+        from ..engine.model import load_model
 
         try:
             import_weights(current, path)
             return None, []
         except ValueError as fit_error:
             try:
-                file_model = import_weights(None, path, seed=current.seed)
+                file_model = load_model(path, seed=current.seed)
             except ValueError:
                 raise fit_error from None
             return file_model, architecture_differences(current, file_model) or ["the weights do not fit"]
@@ -222,4 +227,27 @@ class WeightsFiles(QObject):
         self.path = str(path)
         remember(path)
         self.window.statusBar().showMessage(f"Saved weights to {path}", 5000)
+        return True
+
+    # ------------------------------------------------------------------ exporting
+    def export_dialog(self) -> bool:
+        suggestion = str(Path(self._folder()) / f"{self.window.model.name}.keras")
+        path, chosen = QFileDialog.getSaveFileName(self.window, "Export model", suggestion, EXPORT_FILTER)
+        if not path:
+            return False
+        if Path(path).suffix.lower() not in EXPORT_SUFFIXES:
+            path += chosen[chosen.find("(*") + 2 : -1] if "(*" in chosen else ".keras"
+        return self.export(path)
+
+    def export(self, path) -> bool:
+        """Write the current model (architecture and weights) for Keras, ONNX or cnnviz; a message on failure."""
+        if self._training_running():
+            self._error("Training is running", "Pause or stop training before exporting the model.")
+            return False
+        try:
+            export_model(self.window.model, path)
+        except (OSError, ValueError) as error:
+            self._error("Cannot export the model", f"{path}: {error}\n\nNo file was written.")
+            return False
+        self.window.statusBar().showMessage(f"Exported the model to {path}", 5000)
         return True

@@ -145,7 +145,7 @@ class TrainingWorker(QObject):
     def copy_state(self):
         """(weights dict, optimizer) copies of the model being trained, taken between batches."""
         with self.lock:
-            return self.model.get_weights(), clone_optimizer(self.model.optimizer)
+            return self.model.weights_by_name(), clone_optimizer(self.model.optimizer)
 
     def load_weights(self, weights: dict) -> None:
         """Continue from these weights (e.g. the live model's, changed while paused)."""

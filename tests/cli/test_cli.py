@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from cnnviz.cli import ProgressBar, main
-from cnnviz.engine.weights import load_model, read_npz
+from cnnviz.engine.model import load_model
+from cnnviz.engine.weights import read_npz
 
 REPO = Path(__file__).resolve().parents[2]
 SMALL = ["--data", "bars", "--train-samples", "300", "--test-samples", "100"]
@@ -101,7 +102,8 @@ def test_optimizer_and_json_model_file(tmp_path, capsys):
     (["--epochs", "0"], "--epochs and --batch-size must be positive"),
     (["--opt", "rho"], "expected NAME=VALUE"),
     (["--opt", "rho=high"], "the value must be a number, true or false"),
-    (["--out", "weights.h5"], "give a file name ending in .npz"),
+    (["--out", "/proc/w.keras"], "--out /proc/w.keras: cannot write files in /proc"),
+    (["--out", "weights.pt"], "give a file name ending in .npz (cnnviz), .keras or .h5 (Keras) or .onnx"),
     (["--optimizer", "adagrad", "--opt", "rho=0.9"], "bad settings for optimizer 'adagrad'"),
 ])
 def test_bad_settings_exit_2_with_a_message(capsys, argv, message):
@@ -190,3 +192,40 @@ def test_python_m_cnnviz_cli_and_ctrl_c_saves_after_the_current_batch(tmp_path):
     assert result["stopped"] and result["epochs"] < 100000
     assert load_model(out_file).name == "lecture"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["stopped.npz"]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5", ".onnx"])
+def test_train_out_writes_keras_and_onnx_files(tmp_path, capsys, suffix):
+    if suffix == ".onnx":
+        pytest.importorskip("onnx")
+    else:
+        pytest.importorskip("h5py")
+    out_file = tmp_path / f"m{suffix}"
+    assert run(capsys, "--model", "lecture", "--data", "mnist", "--train-samples", "64", "--test-samples", "32",
+               "--epochs", "1", "--quiet", "--out", str(out_file))[0] == 0
+    if suffix == ".onnx":
+        assert out_file.read_bytes()[:2] != b"PK" and out_file.stat().st_size > 1000
+        return
+    model = load_model(out_file)
+    assert model.name == "lecture" and model.optimizer.name == "adam"
+    code, out, _ = run(capsys, "evaluate", "--weights", str(out_file), "--test-samples", "32")
+    assert code == 0 and "lecture on mnist (test): accuracy" in out
+
+
+def test_version(capsys):
+    from cnnviz import __version__
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0 and capsys.readouterr().out == f"cnnviz-train {__version__}\n"
+
+
+@pytest.mark.parametrize("reader", ["head -1", "true"])  # true: closes the pipe before anything is written
+def test_summary_piped_into_a_reader_that_stops_early_ends_quietly(reader):
+    command = f"{sys.executable} -m cnnviz.cli summary --model lecture | {reader}"
+    result = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, cwd=REPO,
+                            timeout=60)
+    assert result.stdout == ('Model: "lecture"\n' if reader == "head -1" else "")
+    assert result.stderr == "" and result.returncode in (0, 141)
+    if reader == "true":
+        assert result.returncode == 141

@@ -11,6 +11,7 @@ import pytest
 
 from cnnviz.engine import Conv2D, Dense, Flatten, Input, Sequential
 from cnnviz.engine.importers import import_weights, natural_key
+from cnnviz.engine.model import load_model
 from cnnviz.presets import load_preset
 
 try:
@@ -134,7 +135,7 @@ def keras_forward_in_numpy(x, weights):
 def test_keras_model_save_file_builds_the_model_and_predicts_like_keras(tmp_path):
     weights = lecture_keras_weights(np.random.default_rng(2))
     write_keras_h5(tmp_path / "myCNN1.h5", weights, LECTURE_KERAS_CONFIG)
-    model = import_weights(None, tmp_path / "myCNN1.h5")
+    model = load_model(tmp_path / "myCNN1.h5")
     assert [layer.name for layer in model.layers] == [name for name, _ in weights]
     assert model.input_shape == (28, 28, 1) and model.layers[0].activation == "relu"
     np.testing.assert_array_equal(model.get_layer("conv2d_1").params["kernel"], dict(weights[2][1])["kernel"])
@@ -152,7 +153,7 @@ def test_keras_save_weights_file_loads_into_a_preset(tmp_path):
     x = images(3)
     np.testing.assert_allclose(model.predict(x), keras_forward_in_numpy(x, weights), atol=1e-5)
     with pytest.raises(ValueError, match="holds only weights .*--model"):
-        import_weights(None, tmp_path / "w.h5")
+        load_model(tmp_path / "w.h5")
 
 
 @needs_h5py
@@ -170,7 +171,7 @@ def test_keras_old_style_config_list_and_same_padding(tmp_path):
                ("average_pooling2d_1", []), ("flatten_1", []), ("dropout_1", []),
                ("dense_1", [("kernel", rng.normal(size=(18, 3)))])]
     write_keras_h5(tmp_path / "old.h5", weights, config)
-    model = import_weights(None, tmp_path / "old.h5")
+    model = load_model(tmp_path / "old.h5")
     assert [type(l).__name__ for l in model.layers] == ["Conv2D", "AveragePooling2D", "Flatten", "Dropout", "Dense"]
     assert model.layers[0].padding == "same" and model.layers[3].rate == 0.5 and not model.layers[4].use_bias
     assert model.layers[4].activation == "sigmoid"
@@ -218,13 +219,13 @@ def test_keras3_dot_keras_archive(tmp_path):
         archive.writestr("metadata.json", json.dumps({"keras_version": "3.5.0"}))
         archive.writestr("config.json", json.dumps(config))
         archive.writestr("model.weights.h5", buffer.getvalue())
-    model = import_weights(None, tmp_path / "model.keras")
+    model = load_model(tmp_path / "model.keras")
     assert [layer.name for layer in model.layers] == [name for name, _ in weights]
     x = images(3)
     np.testing.assert_allclose(model.predict(x), keras_forward_in_numpy(x, weights), atol=1e-5)
     (tmp_path / "broken.keras").write_bytes(b"PK not really")
     with pytest.raises(ValueError, match="broken.keras: not a readable Keras .keras archive"):
-        import_weights(None, tmp_path / "broken.keras")
+        load_model(tmp_path / "broken.keras")
 
 
 @needs_h5py
@@ -233,12 +234,12 @@ def test_keras_mismatch_names_the_layer_and_shapes_and_leaves_the_model_alone(tm
     weights[2] = ("conv2d_1", [("kernel", np.zeros((5, 5, 4, 8), np.float32)), ("bias", np.zeros(8, np.float32))])
     write_keras_h5(tmp_path / "bad.h5", weights)
     model = load_preset("lecture")
-    before = model.get_weights()
+    before = model.weights_by_name()
     with pytest.raises(ValueError, match=r"bad.h5: Keras layer conv2d_1 kernel has shape \(5, 5, 4, 8\)"
                                          r".* layer conv2d_2 "
                                          r".*expects \(3, 3, 4, 8\)"):
         import_weights(model, tmp_path / "bad.h5")
-    assert all(np.array_equal(before[k], v) for k, v in model.get_weights().items())
+    assert all(np.array_equal(before[k], v) for k, v in model.weights_by_name().items())
     with pytest.raises(ValueError, match=r"has weights for 3 layers .* but the model has 5 layers with weights"):
         import_weights(load_preset("lenet"), tmp_path / "bad.h5")
 
@@ -250,10 +251,10 @@ def test_keras_unsupported_layer_and_unreadable_file(tmp_path):
     write_keras_h5(tmp_path / "bn.h5", [("conv2d", []), ("bn", [])], config)
     with pytest.raises(ValueError, match=r"bn.h5: Keras layer bn \(BatchNormalization\): "
                                          r"this layer type is not supported"):
-        import_weights(None, tmp_path / "bn.h5")
+        load_model(tmp_path / "bn.h5")
     (tmp_path / "junk.h5").write_bytes(b"not hdf5")
     with pytest.raises(ValueError, match="junk.h5: not a readable HDF5 file"):
-        import_weights(None, tmp_path / "junk.h5")
+        load_model(tmp_path / "junk.h5")
 
 
 # ---------------------------------------------------------------- PyTorch safetensors
@@ -306,18 +307,18 @@ def test_safetensors_errors_name_layer_and_shapes(tmp_path):
             "fc.weight": rng.normal(size=(10, 200)), "fc.bias": rng.normal(size=10)}
     safetensors_numpy.save_file({k: v.astype(np.float32) for k, v in good.items()}, str(tmp_path / "m.safetensors"))
     model = load_preset("lecture")
-    before = model.get_weights()
+    before = model.weights_by_name()
     with pytest.raises(ValueError, match=r"m.safetensors: PyTorch layer conv2 kernel has shape \(5, 5, 4, 8\) "
                                          r"\(PyTorch conv2.weight \(8, 4, 5, 5\)\) .*"
                                          r"layer conv2d_2 \(Conv2D 8 3x3 relu\) expects \(3, 3, 4, 8\)"):
         import_weights(model, tmp_path / "m.safetensors")
-    assert all(np.array_equal(before[k], v) for k, v in model.get_weights().items())
+    assert all(np.array_equal(before[k], v) for k, v in model.weights_by_name().items())
 
     safetensors_numpy.save_file({"bn.running_mean": np.zeros(3, np.float32)}, str(tmp_path / "bn.safetensors"))
     with pytest.raises(ValueError, match="bn.running_mean belongs to a BatchNorm layer"):
         import_weights(model, tmp_path / "bn.safetensors")
     with pytest.raises(ValueError, match="holds no architecture"):
-        import_weights(None, tmp_path / "m.safetensors")
+        load_model(tmp_path / "m.safetensors")
     (tmp_path / "broken.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{bad json")
     with pytest.raises(ValueError, match="broken.safetensors: not a readable safetensors file"):
         import_weights(model, tmp_path / "broken.safetensors")
@@ -344,7 +345,7 @@ def test_missing_extra_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setattr(importlib, "import_module", no_h5py)
     (tmp_path / "w.h5").write_bytes(b"")
     with pytest.raises(ValueError, match=r"needs h5py: pip install cnnviz\[import\]"):
-        import_weights(None, tmp_path / "w.h5")
+        load_model(tmp_path / "w.h5")
 
 
 # ---------------------------------------------------------------- compared with PyTorch itself
@@ -410,7 +411,7 @@ def test_keras_file_predictions_match_a_pytorch_reference(tmp_path):
     torch, nets = torch_models()
     weights = lecture_keras_weights(np.random.default_rng(10))
     write_keras_h5(tmp_path / "k.h5", weights, LECTURE_KERAS_CONFIG)
-    model = import_weights(None, tmp_path / "k.h5")
+    model = load_model(tmp_path / "k.h5")
     (k1, b1), (k2, b2), (kd, bd) = [tuple(torch.from_numpy(a) for _, a in w) for _, w in weights if w]
     x = images(5)
     with torch.no_grad():

@@ -2,7 +2,7 @@
 import pytest
 
 from cnnviz.data import load_dataset
-from cnnviz.engine.weights import load_model
+from cnnviz.engine.model import load_model
 from cnnviz.paths import WEIGHTS
 from cnnviz.presets import PRESETS, load_preset
 
@@ -13,7 +13,7 @@ TARGETS = {"kerasy-mnist": 0.97, "lecture": 0.90, "lenet": 0.95, "same-padding":
 def test_pretrained_weights_fit_their_preset_and_reach_the_target(preset):
     model = load_model(WEIGHTS / f"{preset}.npz")
     assert model.get_config()["config"]["layers"] == load_preset(preset).get_config()["config"]["layers"]
-    assert all(value.dtype.name == "float32" for value in model.get_weights().values())
+    assert all(value.dtype.name == "float32" for value in model.weights_by_name().values())
     data = load_dataset("mnist")
     accuracy = float((model.predict(data.x_test).argmax(axis=1) == data.y_test).mean())
     assert accuracy >= TARGETS[preset]

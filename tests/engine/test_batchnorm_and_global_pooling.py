@@ -80,11 +80,11 @@ def test_weights_files_keep_the_moving_statistics(tmp_path):
     model = randomized(make_model((4, 4, 2), [BatchNormalization(), GlobalAveragePooling2D(),
                                               Dense(2, activation="softmax")]))
     model.save_weights(tmp_path / "bn.npz")
-    from cnnviz.engine.weights import load_model
+    from cnnviz.engine.model import load_model
 
     again = load_model(tmp_path / "bn.npz")
-    for key, value in model.get_weights().items():
-        np.testing.assert_array_equal(again.get_weights()[key], value)
+    for key, value in model.weights_by_name().items():
+        np.testing.assert_array_equal(again.weights_by_name()[key], value)
     assert isinstance(again.layers[0], BatchNormalization) and again.layers[0].epsilon == 1e-3
 
 

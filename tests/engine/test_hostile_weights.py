@@ -19,7 +19,8 @@ from numpy.lib import format as npy
 from cnnviz import limits
 from cnnviz.engine import Conv2D, Dense, Flatten, Input, Sequential
 from cnnviz.engine.importers import import_weights
-from cnnviz.engine.weights import load_model, save_weights
+from cnnviz.engine.model import load_model
+from cnnviz.engine.weights import save_weights
 
 h5py = pytest.importorskip("h5py")
 
@@ -33,10 +34,10 @@ def small(seed=0, dtype="float32"):
 
 def refused(load, model, match=None):
     """``load()`` raises ValueError (matching ``match``) and leaves ``model``'s weights as they were."""
-    before = model.get_weights()
+    before = model.weights_by_name()
     with pytest.raises(ValueError, match=match) as error:
         load()
-    for key, value in model.get_weights().items():
+    for key, value in model.weights_by_name().items():
         np.testing.assert_array_equal(value, before[key])
     return str(error.value)
 
@@ -66,7 +67,7 @@ def npz_with_header(path, name, shape, descr="<f8", body=b"\0" * 64, compress=Tr
 # ---------------------------------------------------------------- values that must not get in
 def test_a_float64_weight_too_large_for_float32_is_refused(tmp_path):
     model = small()
-    arrays = {k: v.astype(np.float64) for k, v in model.get_weights().items()}
+    arrays = {k: v.astype(np.float64) for k, v in model.weights_by_name().items()}
     arrays["dense_1/bias"][0] = 1e39  # finite in float64, inf in float32
     np.savez(tmp_path / "big.npz", **arrays)
     message = refused(lambda: model.load_weights(tmp_path / "big.npz"), model)
@@ -75,7 +76,7 @@ def test_a_float64_weight_too_large_for_float32_is_refused(tmp_path):
 
 def test_complex_weights_are_refused(tmp_path):
     model = small()
-    arrays = {k: v.astype(np.complex64) for k, v in model.get_weights().items()}
+    arrays = {k: v.astype(np.complex64) for k, v in model.weights_by_name().items()}
     np.savez(tmp_path / "complex.npz", **arrays)
     message = refused(lambda: model.load_weights(tmp_path / "complex.npz"), model)
     assert "complex64" in message and "not complex" in message
@@ -237,18 +238,18 @@ ARRAYS = st.one_of(
        dtype=st.sampled_from(["float32", "float64"]))
 def test_any_weights_file_loads_correctly_or_is_refused_clearly(tmp_path, replacements, dtype):
     model = small(dtype=dtype)
-    arrays = {**small(seed=5).get_weights(), **replacements}
+    arrays = {**small(seed=5).weights_by_name(), **replacements}
     path = tmp_path / "w.npz"
     np.savez(path, **arrays)
-    before = model.get_weights()
+    before = model.weights_by_name()
     try:
         model.load_weights(path)
     except ValueError as error:
         assert str(path) in str(error)
-        for key, value in model.get_weights().items():
+        for key, value in model.weights_by_name().items():
             np.testing.assert_array_equal(value, before[key])
         return
-    for key, value in model.get_weights().items():
+    for key, value in model.weights_by_name().items():
         assert np.all(np.isfinite(value)) and value.dtype == model.dtype
         np.testing.assert_array_equal(value, np.asarray(arrays[key]).astype(dtype))
 
@@ -331,9 +332,9 @@ def test_corrupted_keras_and_safetensors_files_are_refused_clearly(tmp_path, dat
     for _ in range(data.draw(st.integers(1, 6))):
         raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
     path.write_bytes(bytes(raw[: data.draw(st.integers(0, len(raw)))]))
-    before = model.get_weights()
+    before = model.weights_by_name()
     try:
         import_weights(model, path)
     except ValueError as error:
         assert str(path) in str(error)
-        assert all(np.array_equal(value, before[key]) for key, value in model.get_weights().items())
+        assert all(np.array_equal(value, before[key]) for key, value in model.weights_by_name().items())

@@ -45,7 +45,7 @@ def test_keras_style_names():
 
 
 def test_summary_table():
-    text = small_cnn().summary()
+    text = small_cnn().summary_text()
     lines = text.splitlines()
     assert "Layer (type)" in text and "Output Shape" in text and "Param #" in text
     # conv2d_1: 3*3*1*4 + 4 = 40; conv2d_2: 2*2*4*4 + 4 = 68; dense_1: 36*8 + 8 = 296; dense_2: 8*2 + 2 = 18
@@ -66,7 +66,7 @@ def test_summary_counts_frozen_layers_as_non_trainable():
     model.add(Input(input_shape=(4,)))
     model.add(Dense(3, trainable=False))
     model.add(Dense(2, activation="softmax"))
-    text = model.summary()
+    text = model.summary_text()
     assert "Total params: 23" in text and "Trainable params: 8" in text and "Non-trainable params: 15" in text
 
 
@@ -106,16 +106,16 @@ def test_same_seed_same_weights_and_history():
     runs = []
     for _ in range(2):
         model = small_cnn(seed=7, dropout=0.5)
-        weights = model.get_weights()
+        weights = model.weights_by_name()
         history = model.fit(x, y, batch_size=5, epochs=2, shuffle=True, verbose=0)
-        runs.append((weights, history.history, model.get_weights()))
+        runs.append((weights, history.history, model.weights_by_name()))
     (w1, h1, end1), (w2, h2, end2) = runs
     for key in w1:
         np.testing.assert_array_equal(w1[key], w2[key])
         np.testing.assert_array_equal(end1[key], end2[key])
     assert h1 == h2
     other = small_cnn(seed=8)
-    assert not np.array_equal(other.get_weights()["conv2d_1/kernel"], w1["conv2d_1/kernel"])
+    assert not np.array_equal(other.weights_by_name()["conv2d_1/kernel"], w1["conv2d_1/kernel"])
 
 
 def test_fit_history_keys_and_values():
@@ -166,14 +166,37 @@ def test_callback_stops_training_between_batches():
     assert model.stop_training
 
 
-def test_verbose_prints_a_line_per_epoch(capsys):
+def test_verbose_2_prints_one_line_per_epoch_and_0_nothing(capsys):
     x, y = toy_data(12)
-    small_cnn().fit(x, y, batch_size=6, epochs=3, verbose=1)
+    small_cnn().fit(x, y, batch_size=6, epochs=3, verbose=2)
     lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
-    assert len(lines) == 3
-    assert lines[0].startswith("Epoch 1/3") and "loss" in lines[0] and "accuracy" in lines[0]
+    assert lines[0::2] == ["Epoch 1/3", "Epoch 2/3", "Epoch 3/3"]
+    assert all(line.startswith("2/2 - ") and "ms/step - loss: " in line and " - accuracy: " in line
+               for line in lines[1::2])
     small_cnn().fit(x, y, batch_size=6, epochs=1, verbose=0)
     assert capsys.readouterr().out == ""
+
+
+def test_verbose_1_redraws_a_progress_line_after_each_batch_on_a_terminal(capsys, monkeypatch):
+    import io
+
+    from cnnviz.engine.callbacks import ProgbarLogger
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stdout", terminal)
+    monkeypatch.setattr(ProgbarLogger, "INTERVAL", 0.0)
+    x, y = toy_data(12)
+    small_cnn().fit(x, y, batch_size=5, epochs=1, verbose=1, validation_data=(x, y))
+    text = terminal.getvalue()
+    assert text.startswith("Epoch 1/1\n")
+    draws = text.split("\r")[1:]
+    assert [draw.split(" [")[0] for draw in draws] == [" 5/12", "10/12", "12/12", "12/12"]
+    assert "ETA: " in draws[0] and "ms/step - loss: " in draws[0] and "- accuracy: " in draws[0]
+    assert "ms/step" in draws[-1] and "val_loss: " in draws[-1] and draws[-1].endswith("\n")
 
 
 def test_integer_and_one_hot_labels_are_equivalent():
@@ -231,13 +254,13 @@ def test_dropout_only_when_training():
 def test_step_api_returns_input_gradient_and_updates():
     model = small_cnn(dropout=0.0)
     x, y = toy_data(4)
-    before = model.get_weights()
+    before = model.weights_by_name()
     probs = model.forward(x, training=True)
     assert probs.shape == (4, 2)
     dx = model.backward(y)
     assert dx.shape == x.shape
     model.update()
-    after = model.get_weights()
+    after = model.weights_by_name()
     for key in before:
         expected = before[key] - 0.01 * model.get_layer(key.split("/")[0]).grads[key.split("/")[1]]
         np.testing.assert_allclose(after[key], expected, rtol=1e-6, atol=1e-7)
@@ -253,3 +276,16 @@ def test_engine_never_imports_qt():
             "assert not bad, bad\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
+
+
+def test_file_formats_sit_below_the_model():
+    """weights, importers and exporters know no model class (the model imports them, never the
+    other way round, not even inside a function), like Keras' saving code."""
+    import ast
+
+    engine = ROOT / "cnnviz" / "engine"
+    for name in ("weights.py", "importers.py", "exporters.py", "callbacks.py", "metrics.py", "losses.py"):
+        tree = ast.parse((engine / name).read_text())
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        assert not {"model", "cnnviz.engine.model"} & imported, name

@@ -7,7 +7,8 @@ import pytest
 
 from cnnviz.engine import Sequential
 from cnnviz.engine.layers import Conv2D, Dense, Flatten, Input, MaxPooling2D
-from cnnviz.engine.weights import ARCHITECTURE_KEY, load_model, read_npz
+from cnnviz.engine.model import load_model
+from cnnviz.engine.weights import ARCHITECTURE_KEY, read_npz
 
 
 def cnn(seed=0, dtype="float32"):
@@ -25,7 +26,7 @@ X = np.random.default_rng(0).random((5, 6, 6, 1)).astype(np.float32)
 
 
 def assert_same_weights(model, weights):
-    now = model.get_weights()
+    now = model.weights_by_name()
     assert now.keys() == weights.keys()
     for key in weights:
         np.testing.assert_array_equal(now[key], weights[key])
@@ -39,7 +40,7 @@ def test_round_trip(tmp_path):
     other = cnn(seed=2)
     assert not np.array_equal(other.predict(X), model.predict(X))
     other.load_weights(path)
-    assert_same_weights(other, model.get_weights())
+    assert_same_weights(other, model.weights_by_name())
     np.testing.assert_array_equal(other.predict(X), model.predict(X))
 
 
@@ -124,7 +125,7 @@ EXPECTED = {
 def test_bad_file_raises_and_leaves_model_unchanged(tmp_path, case):
     path = bad_files(tmp_path)[case]
     model = cnn(seed=6)
-    before = model.get_weights()
+    before = model.weights_by_name()
     expected_output = model.predict(X)
     with pytest.raises(ValueError, match=EXPECTED[case]) as error:
         model.load_weights(path)
@@ -147,12 +148,12 @@ def test_object_array_is_never_unpickled(tmp_path, monkeypatch):
 
 
 def test_load_model_without_architecture(tmp_path):
-    path = write_npz(tmp_path / "bare.npz", cnn().get_weights())
+    path = write_npz(tmp_path / "bare.npz", cnn().weights_by_name())
     with pytest.raises(ValueError, match="has no stored architecture"):
         load_model(path)
     model = cnn(seed=9)
     model.load_weights(path)  # still fine for a model of the right shape
-    assert_same_weights(model, cnn().get_weights())
+    assert_same_weights(model, cnn().weights_by_name())
 
 
 def test_failing_save_leaves_the_old_file_intact(tmp_path, monkeypatch):

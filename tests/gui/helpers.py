@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 
-from cnnviz.gui.app import load_default_dataset, load_model
+from cnnviz.gui.app import load_default_dataset, preset_model
 from cnnviz.gui.views.common import fmt
 
 _DATASET = []
@@ -21,7 +21,7 @@ def dataset():
 def make_window(qtbot, model_name="lecture", **kwargs):
     from cnnviz.gui.app import build_window
 
-    window = build_window(load_model(model_name, None, seed=0), dataset(), **kwargs)
+    window = build_window(preset_model(model_name, None, seed=0), dataset(), **kwargs)
     qtbot.addWidget(window)
     window.resize(1280, 800)
     window.show()

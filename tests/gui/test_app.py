@@ -23,7 +23,7 @@ def test_the_app_state_drives_the_window(qtbot, messages):
     for name in ("state", "controller", "file_menu", "view_menu", "help_menu"):
         assert hasattr(window, name)
     with qtbot.waitSignal(window.state.model_changed):
-        window.state.set_model(app.load_model("same-padding", None, seed=1))
+        window.state.set_model(app.preset_model("same-padding", None, seed=1))
     assert window.state.trace.model is window.state.model
     assert [b.text().split("\n")[0] for b in window.strip.buttons] == [layer.name for layer in window.state.model.layers]
     window.controller.jump_global(50)
@@ -49,7 +49,7 @@ def test_the_app_state_drives_the_window(qtbot, messages):
 
 
 def test_synthetic_sample_without_dataset(qtbot):
-    window = app.build_window(app.load_model("lecture", None, seed=0), None)
+    window = app.build_window(app.preset_model("lecture", None, seed=0), None)
     qtbot.addWidget(window)
     assert window.state.trace.x.any() and window.state.description == "synthetic sample"
 
@@ -91,7 +91,7 @@ def test_weights_and_sample_arguments(tmp_path, monkeypatch):
     """--weights loads that file into the model; --sample picks the test digit; --view shows that view."""
     from cnnviz.gui import main_window
 
-    model = app.load_model("lecture", None, seed=5)
+    model = app.preset_model("lecture", None, seed=5)
     path = tmp_path / "mine.npz"
     model.save_weights(path)
     shown = []
@@ -115,3 +115,39 @@ def test_the_network_strip_shows_every_line_after_a_model_change(qtbot):
         qtbot.wait(20)
         assert window.strip_scroll.viewport().height() >= window.strip.sizeHint().height(), name
         assert all(button.height() >= button.sizeHint().height() for button in window.strip.buttons)
+
+
+def run_without_display(*argv):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run([sys.executable, str(root / "main.py"), *argv], capture_output=True, text=True, env=env,
+                          cwd=root, timeout=120)
+
+
+def test_without_a_display_it_says_what_to_do_instead_of_aborting():
+    result = run_without_display()
+    assert result.returncode == 2, result.stderr
+    assert "no display" in result.stderr and "xvfb-run" in result.stderr and "--screenshot" in result.stderr
+    assert "Aborted" not in result.stderr and "xcb" not in result.stderr
+
+
+def test_without_a_display_screenshot_renders_offscreen(tmp_path):
+    result = run_without_display("--screenshot", str(tmp_path / "shot.png"), "--size", "1100x700")
+    assert result.returncode == 0, result.stderr
+    image = QImage(str(tmp_path / "shot.png"))
+    assert (image.width(), image.height()) == (1100, 700)
+
+
+def test_version(capsys):
+    import pytest
+
+    from cnnviz import __version__
+
+    with pytest.raises(SystemExit) as exit_info:
+        app.main(["--version"])
+    assert exit_info.value.code == 0 and capsys.readouterr().out == f"cnnviz {__version__}\n"

@@ -8,14 +8,14 @@ from cnnviz.engine import AveragePooling2D, BatchNormalization, Conv2D, Dense, F
 from cnnviz.engine.trace import Trace
 from cnnviz.gui.frame_kinds import frame_kind
 from cnnviz.gui.views.equation import frame_html
-from cnnviz.presets import load_model
+from cnnviz.presets import preset_model
 from tests.engine.trace_checks import build, sample
 from tests.gui.helpers import frame_numbers, rows_html, shown_numbers
 from tests.gui.test_views import expected_numbers, shown
 
 
 def lecture():
-    model = load_model("lecture", seed=0)
+    model = preset_model("lecture", seed=0)
     model.compile(optimizer="sgd")
     digits = load_dataset("mnist")
     return model, digits.x_test[26], int(digits.y_test[26])

@@ -44,7 +44,7 @@ def test_default_target_is_the_least_likely_class_and_undo_restores(qtbot):
     panel = window.experiment_panel
     x = chosen_image(window, 5)
     probabilities = window.state.model.predict(x[None])[0]
-    weights = window.state.model.get_weights()
+    weights = window.state.model.weights_by_name()
     assert panel.target_combo.currentIndex() == 0 and panel.target() is None
     panel.step()
     first = panel.records[0]
@@ -52,10 +52,10 @@ def test_default_target_is_the_least_likely_class_and_undo_restores(qtbot):
     assert np.array_equal(first["probabilities"], probabilities)
     panel.step()
     assert panel.records[-1]["iteration"] == 1 and panel.running
-    assert any(not np.array_equal(weights[k], v) for k, v in window.state.model.get_weights().items())
+    assert any(not np.array_equal(weights[k], v) for k, v in window.state.model.weights_by_name().items())
     panel.undo()
     assert not panel.running
-    assert all(np.array_equal(weights[k], v) for k, v in window.state.model.get_weights().items())
+    assert all(np.array_equal(weights[k], v) for k, v in window.state.model.weights_by_name().items())
 
 
 def test_stops_after_the_step_limit(qtbot):

@@ -17,7 +17,7 @@ def test_an_update_that_makes_weights_infinite_is_rolled_back_and_train_works_ag
     window = tiny_window(qtbot)
     panel = window.training_panel
     configure(panel, batch=32, epochs=2)
-    initial = window.state.model.get_weights()
+    initial = window.state.model.weights_by_name()
     # The first batch's loss is finite, but a step of 1e300 x gradient is infinite in float32.
     monkeypatch.setattr(panel, "settings", lambda: Hyperparameters(optimizer="sgd", learning_rate=1e300,
                                                                    momentum=0.0, batch_size=32, epochs=2))
@@ -25,7 +25,7 @@ def test_an_update_that_makes_weights_infinite_is_rolled_back_and_train_works_ag
     qtbot.waitUntil(lambda: panel.state == "paused", timeout=WAIT_MS)
     title, text = messages[-1]
     assert "diverged" in title and "NaN or infinite" in text and "last finite" in text
-    shown = window.state.model.get_weights()
+    shown = window.state.model.weights_by_name()
     assert all(np.array_equal(initial[key], shown[key]) for key in shown), "the weights from before the bad step"
     assert np.all(np.isfinite(window.state.trace.y_pred))
     panel.stop()

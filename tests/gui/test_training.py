@@ -58,7 +58,7 @@ def test_training_reports_epochs_fills_the_plots_and_updates_the_live_model(qtbo
     window = tiny_window(qtbot)
     panel = window.training_panel
     configure(panel, epochs=3)
-    before = window.state.model.get_weights()
+    before = window.state.model.weights_by_name()
     assert panel.start()
     epochs = []
     panel.worker.epoch_done.connect(epochs.append)
@@ -76,7 +76,7 @@ def test_training_reports_epochs_fills_the_plots_and_updates_the_live_model(qtbo
     assert panel.loss_plot.plotItem.legend is not None
     assert panel.loss_plot.plotItem.getAxis("bottom").labelText == "epoch"
     assert "epoch 3/3" in panel.progress.format() and "samples/s" in panel.speed.text()
-    after = window.state.model.get_weights()
+    after = window.state.model.weights_by_name()
     assert any(not np.array_equal(before[k], after[k]) for k in before), "the live model got the trained weights"
     kernel = window.state.model.layers[0].params["kernel"]
     assert np.array_equal(window.state.trace.records[0].layer.params["kernel"], kernel)
@@ -103,11 +103,11 @@ def test_pause_shows_current_weights_then_resume_and_stop(qtbot):
         panel.pause_button.click()
     assert panel.state == "paused" and panel.pause_button.text() == "Resume"
     worker_weights, _ = panel.worker.copy_state()
-    live = window.state.model.get_weights()
+    live = window.state.model.weights_by_name()
     assert all(np.array_equal(live[k], worker_weights[k]) for k in live)
     assert np.array_equal(window.state.trace.records[-1].params["kernel"], live["dense_1/kernel"])
     qtbot.wait(100)
-    assert all(np.array_equal(live[k], window.state.model.get_weights()[k]) for k in live), "paused means no training"
+    assert all(np.array_equal(live[k], window.state.model.weights_by_name()[k]) for k in live), "paused means no training"
     count = len(panel.history["x"])
     panel.pause_button.click()
     assert panel.state == "running"
@@ -124,7 +124,7 @@ def test_learning_rate_change_applies_without_resetting_the_network(qtbot):
     window = tiny_window(qtbot)
     panel = window.training_panel
     configure(panel, lr=0.05, epochs=100_000)
-    initial = window.state.model.get_weights()
+    initial = window.state.model.weights_by_name()
     panel.start()
     with qtbot.waitSignal(panel.worker.epoch_done, timeout=WAIT_MS):
         pass
@@ -134,7 +134,7 @@ def test_learning_rate_change_applies_without_resetting_the_network(qtbot):
     assert panel.worker.model.optimizer is optimizer, "same optimizer kind: its state is kept"
     with qtbot.waitSignal(panel.worker.paused, timeout=WAIT_MS):
         panel.pause()
-    trained = window.state.model.get_weights()
+    trained = window.state.model.weights_by_name()
     assert any(not np.array_equal(initial[k], trained[k]) for k in initial)
     panel.lr_spin.setValue(0.0)  # applies on resume: the network must stay exactly as it is
     panel.resume()
@@ -143,7 +143,7 @@ def test_learning_rate_change_applies_without_resetting_the_network(qtbot):
             pass
     panel.stop()
     wait_idle(qtbot, panel)
-    final = window.state.model.get_weights()
+    final = window.state.model.weights_by_name()
     assert all(np.array_equal(trained[k], final[k]) for k in final), "not reset, and lr 0 froze it"
     assert window.state.model.optimizer.learning_rate == 0.0
 
@@ -152,7 +152,7 @@ def test_switching_optimizer_between_epochs_keeps_the_weights(qtbot):
     window = tiny_window(qtbot)
     panel = window.training_panel
     configure(panel, optimizer="sgd", lr=0.0, epochs=100_000)
-    initial = window.state.model.get_weights()
+    initial = window.state.model.weights_by_name()
     panel.start()
     with qtbot.waitSignal(panel.worker.epoch_done, timeout=WAIT_MS):
         pass
@@ -162,7 +162,7 @@ def test_switching_optimizer_between_epochs_keeps_the_weights(qtbot):
     with qtbot.waitSignal(panel.worker.epoch_done, timeout=WAIT_MS):
         pass
     panel.stop_and_wait()
-    final = window.state.model.get_weights()
+    final = window.state.model.weights_by_name()
     assert window.state.model.optimizer.name == "adam"
     changed = [k for k in final if not np.array_equal(initial[k], final[k])]
     assert changed, "Adam trained from the untouched weights"
@@ -174,7 +174,7 @@ def test_non_finite_loss_pauses_with_a_message_and_keeps_the_weights(qtbot, mess
     window = tiny_window(qtbot, dataset=data)
     panel = window.training_panel
     configure(panel, lr=0.1, batch=32, epochs=2)  # one batch per epoch: the very first step fails
-    initial = window.state.model.get_weights()
+    initial = window.state.model.weights_by_name()
     panel.start()
     # Wait for the panel, which turns "paused" in this thread: the worker sends its only
     # `paused` at once, possibly before a wait on the worker's own signal would listen.
@@ -182,7 +182,7 @@ def test_non_finite_loss_pauses_with_a_message_and_keeps_the_weights(qtbot, mess
         pass
     assert panel.state == "paused"
     assert messages and "learning rate" in messages[-1][1] and "nan" in messages[-1][1].lower()
-    final = window.state.model.get_weights()
+    final = window.state.model.weights_by_name()
     assert all(np.array_equal(initial[k], final[k]) for k in final), "the weights from before the bad step"
     panel.stop_and_wait()
     assert panel.state == "idle"
@@ -194,7 +194,7 @@ def test_closing_the_window_while_training_stops_the_worker(qtbot):
     window.close()
     assert panel.state == "idle" and panel.worker is None
     assert thread.isFinished()
-    assert all(np.all(np.isfinite(v)) for v in window.state.model.get_weights().values())
+    assert all(np.all(np.isfinite(v)) for v in window.state.model.weights_by_name().values())
 
 
 def test_start_refuses_data_that_does_not_fit(qtbot, messages):

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PyQt5.QtWidgets import QFileDialog, QMessageBox
 
-from cnnviz.engine.weights import ARCHITECTURE_KEY, load_model
+from cnnviz.engine.model import load_model
+from cnnviz.engine.weights import ARCHITECTURE_KEY
 from cnnviz.gui import weights_io
 from tests.gui.test_training import endless_training, tiny_model, tiny_window
 
@@ -20,7 +21,7 @@ def predictions(window):
 
 def scramble(window, seed=1):
     rng = np.random.default_rng(seed)
-    window.state.model.set_weights({k: rng.normal(0, 0.5, v.shape) for k, v in window.state.model.get_weights().items()})
+    window.state.model.set_weights({k: rng.normal(0, 0.5, v.shape) for k, v in window.state.model.weights_by_name().items()})
 
 
 def test_save_then_open_gives_identical_predictions_and_a_recent_entry(qtbot, tmp_path, messages):
@@ -121,14 +122,14 @@ def test_a_bad_file_shows_a_message_and_changes_nothing(qtbot, tmp_path, message
     panel.history["x"].append(0.5)  # something in the plots that must stay
     panel.history["loss"].append(1.0)
     path = make_bad_file(kind, window, tmp_path)
-    model, trace, weights = window.state.model, window.state.trace, window.state.model.get_weights()
+    model, trace, weights = window.state.model, window.state.trace, window.state.model.weights_by_name()
     position = window.controller.cursor.position
     monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: pytest.fail("no question expected")))
     assert not window.weights_io.open(path)
     assert len(messages) == 1 and messages[0][0] == "Cannot open weights"
     assert "Nothing was changed" in messages[0][1] and str(path.name) in messages[0][1]
     assert window.state.model is model and window.state.trace is trace and window.controller.cursor.position == position
-    assert all(np.array_equal(weights[k], v) for k, v in window.state.model.get_weights().items())
+    assert all(np.array_equal(weights[k], v) for k, v in window.state.model.weights_by_name().items())
     assert panel.history["x"] == [0.5]
     assert weights_io.recent_files() == []
 
@@ -154,9 +155,9 @@ def test_other_architecture_says_which_layers_differ_and_can_switch(qtbot, tmp_p
         return question
 
     monkeypatch.setattr(QMessageBox, "question", staticmethod(answer(QMessageBox.No)))
-    model, weights = window.state.model, window.state.model.get_weights()
+    model, weights = window.state.model, window.state.model.weights_by_name()
     assert not window.weights_io.open(path)
-    assert window.state.model is model and all(np.array_equal(weights[k], v) for k, v in model.get_weights().items())
+    assert window.state.model is model and all(np.array_equal(weights[k], v) for k, v in model.weights_by_name().items())
     text = questions[-1]
     assert "conv2d_1" in text and "dense_1" in text and "max_pooling2d_1" not in text
     assert "(6, 6, 2)" in text and "(6, 6, 3)" in text
@@ -172,7 +173,7 @@ def test_safetensors_from_pytorch_layout_gives_identical_predictions(qtbot, tmp_
     safetensors_numpy = pytest.importorskip("safetensors.numpy")
     window = tiny_window(qtbot)
     source = tiny_model(seed=7)
-    w = source.get_weights()
+    w = source.weights_by_name()
     dense = w["dense_1/kernel"].reshape(3, 3, 2, 2).transpose(2, 0, 1, 3).reshape(18, 2)  # HWC rows -> CHW rows
     state = {"conv.weight": w["conv2d_1/kernel"].transpose(3, 2, 0, 1).copy(), "conv.bias": w["conv2d_1/bias"],
              "fc.weight": dense.T.copy(), "fc.bias": w["dense_1/bias"]}
@@ -182,9 +183,9 @@ def test_safetensors_from_pytorch_layout_gives_identical_predictions(qtbot, tmp_
     assert np.allclose(predictions(window), source.predict(window.state.dataset.x_test), atol=1e-6)
     state["fc.weight"] = np.zeros((2, 5), np.float32)
     safetensors_numpy.save_file(state, str(path))
-    weights = window.state.model.get_weights()
+    weights = window.state.model.weights_by_name()
     assert not window.weights_io.open(path)
-    assert messages and all(np.array_equal(weights[k], v) for k, v in window.state.model.get_weights().items())
+    assert messages and all(np.array_equal(weights[k], v) for k, v in window.state.model.weights_by_name().items())
 
 
 def test_save_while_training_writes_a_complete_file(qtbot, tmp_path, messages):
@@ -193,7 +194,7 @@ def test_save_while_training_writes_a_complete_file(qtbot, tmp_path, messages):
     assert window.weights_io.save_to(path)
     saved = load_model(path)
     assert [layer.name for layer in saved.layers] == [layer.name for layer in window.state.model.layers]
-    assert all(np.all(np.isfinite(v)) for v in saved.get_weights().values())
+    assert all(np.all(np.isfinite(v)) for v in saved.weights_by_name().values())
     assert not window.weights_io.open(path) and "Pause or stop training" in messages[-1][1]
     panel.stop_and_wait()
 

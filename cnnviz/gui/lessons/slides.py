@@ -42,8 +42,8 @@ def _has_shipped_weights(model, preset: str) -> bool:
         return False
     reference = load_preset(preset)
     reference.load_weights(shipped)
-    theirs = reference.get_weights()
-    return all(np.array_equal(value, theirs[key]) for key, value in model.get_weights().items())
+    theirs = reference.weights_by_name()
+    return all(np.array_equal(value, theirs[key]) for key, value in model.weights_by_name().items())
 
 
 def capture_slide(state, window, title: str, dataset) -> Slide:

@@ -1,0 +1,2 @@
+"""``keras.layers.core`` as older Keras code imports it."""
+from . import Activation, Dense, Dropout, Flatten  # noqa: F401
