@@ -334,6 +334,8 @@ def main(argv=None) -> int:
         code = run_command(args)
         sys.stdout.flush()  # here, where a closed pipe can still be caught, not at interpreter exit
         return code
+    except BrokenPipeError:  # before OSError, of which it is one
+        return quiet_broken_pipe()
     except ValueError as error:  # bad input: files, settings, a diverged run (any other exception is a bug)
         print(f"cnnviz-train: error: {error}", file=sys.stderr)
         return 2
@@ -347,8 +349,6 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("\ncnnviz-train: aborted; nothing was saved", file=sys.stderr)
         return INTERRUPTED
-    except BrokenPipeError:
-        return quiet_broken_pipe()
 
 
 def run_command(args) -> int:

@@ -25,7 +25,8 @@ from contextlib import contextmanager
 import numpy as np
 
 from .importers import KERAS_OPTIMIZERS, keras3_layer_paths
-from .layers import Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
+from .layers import (Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten,
+                     GlobalAveragePooling2D, MaxPooling2D)
 from .weights import atomic_write
 
 KERAS_FORMAT_VERSION = "3.0.0"  # the Keras saving format these files follow
@@ -91,10 +92,15 @@ def keras_layer_config(layer) -> dict:
         config.update(activation=layer.activation)
     elif isinstance(layer, Flatten):
         config.update(data_format="channels_last")
+    elif isinstance(layer, GlobalAveragePooling2D):
+        config.update(data_format="channels_last", keepdims=False)
+    elif isinstance(layer, BatchNormalization):
+        config.update(axis=-1, momentum=layer.momentum, epsilon=layer.epsilon, center=layer.center,
+                      scale=layer.scale)
     else:
         raise ValueError(f"layer {layer.name}: {kind} cannot be exported to Keras")
     entry = {"module": "keras.layers", "class_name": kind, "config": config, "registered_name": None}
-    if layer.params:
+    if layer.variables():
         entry["build_config"] = {"input_shape": [None, *layer.input_shape]}
     return entry
 
@@ -142,9 +148,8 @@ def _write_keras3_weights(model, h5) -> None:
     for layer, path in zip(model.layers, keras3_layer_paths([type(layer).__name__ for layer in model.layers])):
         variables = layers.create_group(path).create_group("vars")
         variables.attrs["name"] = layer.name
-        for index, key in enumerate(("kernel", "bias")):
-            if key in layer.params:
-                variables.create_dataset(str(index), data=layer.params[key].astype(np.float32))
+        for index, value in enumerate(layer.variables().values()):  # Keras' order: kernel, bias; gamma, beta, ...
+            variables.create_dataset(str(index), data=value.astype(np.float32))
     h5.create_group("vars").attrs["name"] = model.name
 
 
@@ -193,10 +198,10 @@ def save_keras_h5(model, path) -> None:
         root.attrs["layer_names"] = [layer.name.encode("utf8") for layer in model.layers]
         for layer in model.layers:
             group = root.create_group(layer.name)
-            names = [f"{model.name}/{layer.name}/{key}" for key in ("kernel", "bias") if key in layer.params]
+            names = [f"{model.name}/{layer.name}/{key}" for key in layer.variables()]
             group.attrs["weight_names"] = [name.encode("utf8") for name in names]
             for name in names:
-                group.create_dataset(name, data=layer.params[name.rsplit("/", 1)[1]].astype(np.float32))
+                group.create_dataset(name, data=layer.variables()[name.rsplit("/", 1)[1]].astype(np.float32))
         root.create_group("top_level_model_weights").attrs["weight_names"] = np.zeros(0, dtype="S1")
 
     data = _h5_bytes(write)
@@ -270,6 +275,19 @@ def to_torch(model):
                 module.bias.data = torch.from_numpy(layer.params["bias"].astype(np.float32))
         elif isinstance(layer, Dropout):
             module = nn.Dropout(layer.rate)
+        elif isinstance(layer, GlobalAveragePooling2D):
+            modules[f"{name}_pool"] = nn.AdaptiveAvgPool2d(1)
+            module = nn.Flatten()
+        elif isinstance(layer, BatchNormalization):
+            norm = nn.BatchNorm2d if len(layer.input_shape) == 3 else nn.BatchNorm1d
+            channels = layer.input_shape[-1]
+            module = norm(channels, eps=layer.epsilon, momentum=1 - layer.momentum)  # torch: the new batch's share
+            ones, zeros = np.ones(channels, np.float32), np.zeros(channels, np.float32)
+            for tensor, value in ((module.weight, layer.params.get("gamma", ones)),
+                                  (module.bias, layer.params.get("beta", zeros)),
+                                  (module.running_mean, layer.state["moving_mean"]),
+                                  (module.running_var, layer.state["moving_variance"])):
+                tensor.data = torch.from_numpy(np.asarray(value, np.float32).copy())
         elif isinstance(layer, Activation):
             module = None
         else:
@@ -337,6 +355,20 @@ def onnx_model(model):
             add("Gemm", name, inputs)
         elif isinstance(layer, Dropout):
             continue  # inference: the identity
+        elif isinstance(layer, GlobalAveragePooling2D):
+            to_nchw(layer)
+            add("GlobalAveragePool", f"{name}/pool", [])
+            add("Flatten", name, [], axis=1)
+            channels_first = False
+        elif isinstance(layer, BatchNormalization):
+            if len(layer.input_shape) == 3:
+                to_nchw(layer)
+            channels = layer.input_shape[-1]
+            add("BatchNormalization", name, [
+                weight(f"{name}/gamma", layer.params.get("gamma", np.ones(channels))),
+                weight(f"{name}/beta", layer.params.get("beta", np.zeros(channels))),
+                weight(f"{name}/moving_mean", layer.state["moving_mean"]),
+                weight(f"{name}/moving_variance", layer.state["moving_variance"])], epsilon=layer.epsilon)
         elif not isinstance(layer, Activation):
             raise ValueError(f"layer {name}: {type(layer).__name__} cannot be exported to ONNX")
         activation = getattr(layer, "activation", "linear")

@@ -135,12 +135,14 @@ def natural_key(name: str):
 
 
 def param_layers(model):
-    return [layer for layer in model.layers if layer.params]
+    """The layers whose variables a file holds, in order."""
+    return [layer for layer in model.layers if layer.variables()]
 
 
 def _assign(model, found: list[tuple[str, dict[str, np.ndarray]]], path, source: str,
             original_shapes=None):
-    """Set ``found`` (source layer name, {'kernel', 'bias'} arrays in cnnviz layout), in order, on the model.
+    """Set ``found`` (source layer name, {'kernel', 'bias', 'gamma', ...} arrays in cnnviz layout, or
+    a list of arrays in the layer's own variable order, as Keras 3 numbers them), in order, on the model.
 
     ``original_shapes[i][key]`` names the shape in the source framework's layout for messages.
     """
@@ -150,7 +152,12 @@ def _assign(model, found: list[tuple[str, dict[str, np.ndarray]]], path, source:
                          f"model has {len(layers)} layers with weights ({', '.join(l.name for l in layers)})")
     arrays = {}
     for index, (layer, (name, params)) in enumerate(zip(layers, found)):
-        for key, expected in layer.params.items():
+        if isinstance(params, list):  # numbered variables: in the order the layer lists them
+            if len(params) != len(layer.variables()):
+                raise ValueError(f"{path}: {source} layer {name} has {len(params)} variables but layer {layer.name} "
+                                 f"has {len(layer.variables())} ({', '.join(layer.variables())})")
+            params = dict(zip(layer.variables(), params))
+        for key, expected in layer.variables().items():
             if key not in params:
                 raise ValueError(f"{path}: {source} layer {name} has no {key} for layer {layer.name} "
                                  f"(expected shape {expected.shape})")
@@ -159,7 +166,7 @@ def _assign(model, found: list[tuple[str, dict[str, np.ndarray]]], path, source:
                 raise ValueError(f"{path}: {source} layer {name} {key} has shape {params[key].shape}{original} "
                                  f"but layer {layer.name} ({layer.describe()}) expects {expected.shape}")
             arrays[f"{layer.name}/{key}"] = params[key]
-        extra = set(params) - set(layer.params)
+        extra = set(params) - set(layer.variables())
         if extra:
             raise ValueError(f"{path}: {source} layer {name} has {sorted(extra)} but layer {layer.name} has no such "
                              f"parameter (use_bias={getattr(layer, 'use_bias', None)})")
@@ -297,7 +304,7 @@ def _read_keras3_weights(layers_group, class_names, path):
             name = name.decode("utf8") if isinstance(name, bytes) else str(name)
             keys = sorted(variables, key=_vars_index(path, layer_path))
             arrays = [_h5_array(_h5_node(variables, key, path), path, budget) for key in keys]
-            found.append((name, dict(zip(("kernel", "bias"), arrays))))
+            found.append((name, arrays))
     expected = set(keras3_layer_paths(class_names))
     extra = sorted(name for name in layers_group
                    if name not in expected and len(_h5_node(layers_group, f"{name}/vars", path) or ()))
@@ -352,11 +359,18 @@ def _keras_config_to_cnnviz(config, path) -> dict:
             keep = ("rate",)
         elif kind == "Activation":
             keep = ("activation",)
-        elif kind == "Flatten":
+        elif kind in ("Flatten", "GlobalAveragePooling2D"):
+            if cfg.get("keepdims"):
+                raise ValueError(f"{where}: keepdims=True is not supported")
             keep = ()
+        elif kind == "BatchNormalization":
+            if cfg.get("axis", -1) not in (-1, 3, [-1], [3]):
+                raise ValueError(f"{where}: normalizing axis {cfg.get('axis')} is not supported (cnnviz: the channels)")
+            keep = ("momentum", "epsilon", "center", "scale")
         else:
             raise ValueError(f"{where}: this layer type is not supported; cnnviz supports Conv2D, MaxPooling2D, "
-                             "AveragePooling2D, Flatten, Dense, Dropout and Activation")
+                             "AveragePooling2D, GlobalAveragePooling2D, BatchNormalization, Flatten, Dense, "
+                             "Dropout and Activation")
         layers.append({"class_name": kind,
                        "config": {"name": cfg.get("name"), **{k: cfg[k] for k in keep if k in cfg}}})
     if input_shape is None:
@@ -409,34 +423,42 @@ def _import_keras(model, path):
     with h5:
         class_names = _keras_class_names(config) if config else [type(layer).__name__ for layer in model.layers]
         found = _read_keras_weights(h5, path, class_names)
+    known = {"kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance"}
     for _, params in found:
-        unknown = set(params) - {"kernel", "bias"}
+        unknown = set() if isinstance(params, list) else set(params) - known
         if unknown:
             raise ValueError(f"{path}: weights {sorted(unknown)} belong to a layer type cnnviz does not support")
     return _assign(model, found, path, "Keras")
 
 
 # ---------------------------------------------------------------- PyTorch safetensors
-def _torch_groups(tensors: dict[str, np.ndarray], path) -> list[tuple[str, dict[str, np.ndarray]]]:
-    """{'features.0.weight': ...} -> [(module name, {'weight', 'bias'})] in model order.
+def _torch_groups(tensors: dict[str, np.ndarray], path, layer_names) -> list[tuple[str, dict[str, np.ndarray]]]:
+    """{'features.0.weight': ...} -> [(module name, {'weight', 'bias', ...})] in model order.
 
-    safetensors stores keys sorted, so the order is rebuilt: convolutions (4-D weights)
-    first, then linear layers, each in natural name order ('fc2' before 'fc10').
+    safetensors stores keys sorted, so the order is rebuilt: the model's (``layer_names``) when the
+    modules carry its layers' names; else convolutions (4-D weights)
+    first, then linear layers, each in natural name order ('fc2' before 'fc10'); with BatchNorm
+    layers among them, in natural name order alone (an nn.Sequential's '0', '1', ..., '10').
     """
     groups: dict[str, dict[str, np.ndarray]] = {}
     for key, value in tensors.items():
         module, _, kind = key.rpartition(".")
-        if kind in ("running_mean", "running_var", "num_batches_tracked"):
-            raise ValueError(f"{path}: {key} belongs to a BatchNorm layer, which cnnviz does not support")
-        if kind not in ("weight", "bias"):
-            raise ValueError(f"{path}: unexpected tensor {key}; expected <module>.weight and <module>.bias")
+        if kind == "num_batches_tracked":
+            continue  # BatchNorm's step counter: cnnviz's moving statistics use a fixed momentum
+        if kind not in ("weight", "bias", "running_mean", "running_var"):
+            raise ValueError(f"{path}: unexpected tensor {key}; expected <module>.weight and <module>.bias "
+                             "(and BatchNorm's running_mean and running_var)")
         groups.setdefault(module, {})[kind] = value
     for module, params in groups.items():
-        if "weight" not in params:
+        if "weight" not in params and "running_mean" not in params:
             raise ValueError(f"{path}: {module}.bias has no {module}.weight")
-        if params["weight"].ndim not in (2, 4):
-            raise ValueError(f"{path}: {module}.weight has shape {params['weight'].shape}; only Conv2d (4-D) and "
-                             "Linear (2-D) weights are supported")
+        if "running_mean" not in params and params["weight"].ndim not in (2, 4):
+            raise ValueError(f"{path}: {module}.weight has shape {params['weight'].shape}; only Conv2d (4-D), "
+                             "Linear (2-D) and BatchNorm weights are supported")
+    if set(groups) == set(layer_names):  # named after the model's layers (as to_torch names them)
+        return [(name, groups[name]) for name in layer_names]
+    if any("running_mean" in params for params in groups.values()):  # BatchNorm between the others:
+        return sorted(groups.items(), key=lambda item: natural_key(item[0]))  # nn.Sequential's own order
     return sorted(groups.items(), key=lambda item: (item[1]["weight"].ndim != 4, natural_key(item[0])))
 
 
@@ -449,11 +471,17 @@ def _import_safetensors(model, path):
         tensors = numpy_api.load_file(str(path))
     except (SafetensorError, OSError, ValueError, TypeError) as error:
         raise ValueError(f"{path}: not a readable safetensors file of float32/float64 tensors ({error})") from None
-    groups = _torch_groups(tensors, path)
+    groups = _torch_groups(tensors, path, [layer.name for layer in param_layers(model)])
     layers = param_layers(model)
     flatten, first_dense = _flatten_and_next_dense(model)
     found, original_shapes = [], []
     for index, (module, params) in enumerate(groups):
+        if "running_mean" in params:  # BatchNorm: weight and bias are γ and β
+            names = {"weight": "gamma", "bias": "beta", "running_mean": "moving_mean",
+                     "running_var": "moving_variance"}
+            found.append((module, {names[key]: value for key, value in params.items()}))
+            original_shapes.append({name: f" (PyTorch {module}.{key})" for key, name in names.items()})
+            continue
         weight = params["weight"]
         converted = {"bias": params["bias"]} if "bias" in params else {}
         if weight.ndim == 4:

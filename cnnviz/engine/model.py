@@ -432,26 +432,6 @@ class Sequential:
             for key, value in layer.variables().items():
                 value[...] = checked[f"{layer.name}/{key}"]
 
-
-def fused_softmax_crossentropy(layers, loss: str) -> bool:
-    """Cross-entropy on a softmax output: differentiated together, dE/da = (p − y) / N."""
-    return loss == "categorical_crossentropy" and getattr(layers[-1], "activation", None) == "softmax"
-
-
-def backpropagate(layers, loss: str, y_pred, y_true, need_input_grad: bool = True):
-    """Backpropagate ``loss`` of the last forward of ``layers`` (y_pred, y_true one-hot (N, K));
-    fills every layer's grads and returns dE/dx of the input (None when not ``need_input_grad``)."""
-    last = layers[-1]
-    if fused_softmax_crossentropy(layers, loss):
-        last.dz = None
-        grad = last.backward_from_delta(L.softmax_crossentropy_delta(y_pred, y_true),
-                                        need_input_grad or len(layers) > 1)
-    else:
-        grad = last.backward(L.LOSSES[loss][1](y_pred, y_true), need_input_grad or len(layers) > 1)
-    for index in range(len(layers) - 2, -1, -1):
-        grad = layers[index].backward(grad, need_input_grad or index > 0)
-    return grad
-
     def _named(self, arrays) -> dict:
         """A ``get_weights``-style list as a ``weights_by_name`` dict (its length checked)."""
         names = [f"{layer.name}/{key}" for layer in self.layers for key in layer.variables()]
@@ -499,6 +479,26 @@ def backpropagate(layers, loss: str, y_pred, y_true, need_input_grad: bool = Tru
     def export_onnx(self, path) -> None:
         """Write an ONNX model (input 'input' NHWC float32, output 'output'); needs ``pip install cnnviz[export]``."""
         exporters.export_onnx(self, path)
+
+
+def fused_softmax_crossentropy(layers, loss: str) -> bool:
+    """Cross-entropy on a softmax output: differentiated together, dE/da = (p − y) / N."""
+    return loss == "categorical_crossentropy" and getattr(layers[-1], "activation", None) == "softmax"
+
+
+def backpropagate(layers, loss: str, y_pred, y_true, need_input_grad: bool = True):
+    """Backpropagate ``loss`` of the last forward of ``layers`` (y_pred, y_true one-hot (N, K));
+    fills every layer's grads and returns dE/dx of the input (None when not ``need_input_grad``)."""
+    last = layers[-1]
+    if fused_softmax_crossentropy(layers, loss):
+        last.dz = None
+        grad = last.backward_from_delta(L.softmax_crossentropy_delta(y_pred, y_true),
+                                        need_input_grad or len(layers) > 1)
+    else:
+        grad = last.backward(L.LOSSES[loss][1](y_pred, y_true), need_input_grad or len(layers) > 1)
+    for index in range(len(layers) - 2, -1, -1):
+        grad = layers[index].backward(grad, need_input_grad or index > 0)
+    return grad
 
 
 def load_model(path, *, architecture=None, seed=None, compile: bool = True) -> Sequential:

@@ -102,7 +102,7 @@ def test_optimizer_and_json_model_file(tmp_path, capsys):
     (["--epochs", "0"], "--epochs and --batch-size must be positive"),
     (["--opt", "rho"], "expected NAME=VALUE"),
     (["--opt", "rho=high"], "the value must be a number, true or false"),
-    (["--out", "/proc/w.keras"], "--out /proc/w.keras: cannot write files in /proc"),
+    (["--out", "/proc/w.keras"], "--out /proc/w.keras: cannot write in /proc"),
     (["--out", "weights.pt"], "give a file name ending in .npz (cnnviz), .keras or .h5 (Keras) or .onnx"),
     (["--optimizer", "adagrad", "--opt", "rho=0.9"], "bad settings for optimizer 'adagrad'"),
 ])

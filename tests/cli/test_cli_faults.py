@@ -73,16 +73,12 @@ def test_save_problems_are_found_before_training(tmp_path, capsys):
 
 
 def test_a_failed_save_after_training_goes_to_a_named_fallback_file(tmp_path, capsys, monkeypatch):
-    from cnnviz.engine import model as engine_model
+    from cnnviz import cli
 
-    real = engine_model.Sequential.save_weights
+    def full_disk(model, path):
+        raise OSError(28, "No space left on device")
 
-    def full_disk(self, path):
-        if str(path).endswith("w.npz"):
-            raise OSError(28, "No space left on device")
-        real(self, path)
-
-    monkeypatch.setattr(engine_model.Sequential, "save_weights", full_disk)
+    monkeypatch.setattr(cli, "export_model", full_disk)  # writing --out fails; the fallback .npz does not
     code, _, err = run(capsys, "--model", "lecture", *SMALL, "--out", tmp_path / "w.npz")
     fallbacks = list(tmp_path.glob("w.unsaved-*.npz"))
     assert code == 1 and len(fallbacks) == 1 and "No space left on device" in err

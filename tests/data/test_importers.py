@@ -247,11 +247,11 @@ def test_keras_mismatch_names_the_layer_and_shapes_and_leaves_the_model_alone(tm
 @needs_h5py
 def test_keras_unsupported_layer_and_unreadable_file(tmp_path):
     config = keras_model_config((8, 8, 1), [keras_layer("Conv2D", "conv2d", filters=2, kernel_size=[3, 3]),
-                                            {"class_name": "BatchNormalization", "config": {"name": "bn"}}])
-    write_keras_h5(tmp_path / "bn.h5", [("conv2d", []), ("bn", [])], config)
-    with pytest.raises(ValueError, match=r"bn.h5: Keras layer bn \(BatchNormalization\): "
+                                            {"class_name": "LayerNormalization", "config": {"name": "ln"}}])
+    write_keras_h5(tmp_path / "ln.h5", [("conv2d", []), ("ln", [])], config)
+    with pytest.raises(ValueError, match=r"ln.h5: Keras layer ln \(LayerNormalization\): "
                                          r"this layer type is not supported"):
-        load_model(tmp_path / "bn.h5")
+        load_model(tmp_path / "ln.h5")
     (tmp_path / "junk.h5").write_bytes(b"not hdf5")
     with pytest.raises(ValueError, match="junk.h5: not a readable HDF5 file"):
         load_model(tmp_path / "junk.h5")
@@ -315,8 +315,8 @@ def test_safetensors_errors_name_layer_and_shapes(tmp_path):
     assert all(np.array_equal(before[k], v) for k, v in model.weights_by_name().items())
 
     safetensors_numpy.save_file({"bn.running_mean": np.zeros(3, np.float32)}, str(tmp_path / "bn.safetensors"))
-    with pytest.raises(ValueError, match="bn.running_mean belongs to a BatchNorm layer"):
-        import_weights(model, tmp_path / "bn.safetensors")
+    with pytest.raises(ValueError, match="bn.safetensors: has weights for 1 layers"):
+        import_weights(model, tmp_path / "bn.safetensors")  # a BatchNorm where the lecture model has none
     with pytest.raises(ValueError, match="holds no architecture"):
         load_model(tmp_path / "m.safetensors")
     (tmp_path / "broken.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{bad json")

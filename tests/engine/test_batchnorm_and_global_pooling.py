@@ -73,7 +73,7 @@ def test_moving_statistics_follow_keras_and_optimizers_never_touch_them():
     model.predict(x)
     np.testing.assert_array_equal(layer.state["moving_mean"], before)
     assert model.count_params() == 4 * 2 + 32 * 2 + 2
-    assert "Non-trainable params: 4" in model.summary()
+    assert "Non-trainable params: 4" in model.summary_text()
 
 
 def test_weights_files_keep_the_moving_statistics(tmp_path):
@@ -137,3 +137,40 @@ def test_the_same_as_torch(training):
     np.testing.assert_allclose(dx.transpose(0, 3, 1, 2), xt.grad.numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(bn.grads["gamma"], net.weight.grad.numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(bn.grads["beta"], net.bias.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_keras_files_keep_batch_normalization_and_global_pooling(tmp_path, suffix):
+    """Written in Keras' layouts (gamma, beta, moving_mean, moving_variance) and read back by structure."""
+    pytest.importorskip("h5py")
+    from cnnviz.engine.model import load_model
+
+    model = randomized(build([Conv2D(3, 3, use_bias=False), BatchNormalization(momentum=0.9, epsilon=1e-4),
+                              GlobalAveragePooling2D(), Dense(3, activation="softmax")], (6, 5, 2)), seed=8)
+    model.save(tmp_path / f"m{suffix}")
+    again = load_model(tmp_path / f"m{suffix}")
+    assert isinstance(again.layers[1], BatchNormalization) and again.layers[1].epsilon == 1e-4
+    for key, value in model.weights_by_name().items():
+        np.testing.assert_allclose(again.weights_by_name()[key], value, rtol=1e-6)
+    x = sample(model)[None]
+    np.testing.assert_allclose(again.predict(x), model.predict(x), rtol=1e-5, atol=1e-6)
+
+
+def test_pytorch_batchnorm_state_dicts_come_in(tmp_path):
+    """A torch state_dict as safetensors (weight, bias, running_mean, running_var, num_batches_tracked)."""
+    safetensors_numpy = pytest.importorskip("safetensors.numpy")
+    from cnnviz.engine.importers import import_weights
+
+    model = randomized(build([Conv2D(3, 3, use_bias=False), BatchNormalization(epsilon=1e-5),
+                              GlobalAveragePooling2D(), Dense(3, activation="softmax")], (6, 5, 2)), seed=9)
+    bn, conv, dense = model.layers[1], model.layers[0], model.layers[3]
+    state = {"0.weight": conv.params["kernel"].transpose(3, 2, 0, 1), "1.weight": bn.params["gamma"],
+             "1.bias": bn.params["beta"], "1.running_mean": bn.state["moving_mean"],
+             "1.running_var": bn.state["moving_variance"], "1.num_batches_tracked": np.array(7),
+             "4.weight": dense.params["kernel"].T, "4.bias": dense.params["bias"]}
+    safetensors_numpy.save_file({k: np.ascontiguousarray(v) for k, v in state.items()}, str(tmp_path / "t.safetensors"))
+    fresh = build([Conv2D(3, 3, use_bias=False), BatchNormalization(epsilon=1e-5), GlobalAveragePooling2D(),
+                   Dense(3, activation="softmax")], (6, 5, 2), seed=1)
+    import_weights(fresh, tmp_path / "t.safetensors")
+    for key, value in model.weights_by_name().items():
+        np.testing.assert_array_equal(fresh.weights_by_name()[key], value)
