@@ -231,7 +231,7 @@ class WeightsFiles(QObject):
 
     # ------------------------------------------------------------------ exporting
     def export_dialog(self) -> bool:
-        suggestion = str(Path(self._folder()) / f"{self.window.model.name}.keras")
+        suggestion = str(Path(self._folder()) / f"{self.app_state.model.name}.keras")
         path, chosen = QFileDialog.getSaveFileName(self.window, "Export model", suggestion, EXPORT_FILTER)
         if not path:
             return False
@@ -245,7 +245,7 @@ class WeightsFiles(QObject):
             self._error("Training is running", "Pause or stop training before exporting the model.")
             return False
         try:
-            export_model(self.window.model, path)
+            export_model(self.app_state.model, path)
         except (OSError, ValueError) as error:
             self._error("Cannot export the model", f"{path}: {error}\n\nNo file was written.")
             return False
