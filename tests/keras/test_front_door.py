@@ -8,7 +8,7 @@ import pytest
 import cnnviz.keras as keras
 from cnnviz.keras import callbacks, layers, losses, optimizers
 from cnnviz.keras.datasets import cifar10, mnist
-from cnnviz.keras.layers import Conv2D, Dense, Flatten, Input, MaxPooling2D, pooling
+from cnnviz.keras.layers import Conv2D, Dense, Flatten, Input, MaxPooling2D, pooling  # noqa: F401 (as tutorials write it)
 from cnnviz.keras.models import Sequential, load_model
 from cnnviz.keras.utils import to_categorical
 from cnnviz.keras.utils.np_utils import to_categorical as np_utils_to_categorical
