@@ -6,7 +6,7 @@ from pathlib import Path
 from .engine.model import Sequential
 from .paths import MODELS
 
-PRESETS = ("lecture", "kerasy-mnist", "lenet", "same-padding")
+PRESETS = ("lecture", "kerasy-mnist", "lenet", "same-padding", "dense")
 
 
 def load_model_file(path, seed=None) -> Sequential:
@@ -23,7 +23,7 @@ def load_model_file(path, seed=None) -> Sequential:
 
 
 def load_preset(name: str, seed=0) -> Sequential:
-    """A fresh (untrained) model of a preset: 'lecture', 'kerasy-mnist', 'lenet' or 'same-padding'."""
+    """A fresh (untrained) model of a preset: 'lecture', 'kerasy-mnist', 'lenet', 'same-padding' or 'dense'."""
     if name not in PRESETS:
         raise ValueError(f"unknown model preset {name!r}; expected one of {list(PRESETS)}")
     return load_model_file(MODELS / f"{name}.json", seed=seed)
