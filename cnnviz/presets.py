@@ -27,3 +27,18 @@ def load_preset(name: str, seed=0) -> Sequential:
     if name not in PRESETS:
         raise ValueError(f"unknown model preset {name!r}; expected one of {list(PRESETS)}")
     return load_model_file(MODELS / f"{name}.json", seed=seed)
+
+
+def preset_for(name: str, input_shape, classes: int, seed=0) -> Sequential:
+    """Preset ``name`` rebuilt for images of ``input_shape`` (H, W, C) and ``classes`` outputs (its last
+    Dense layer resized); ValueError with the engine's reason when its layers do not fit that input."""
+    config = load_preset(name).get_config()
+    body = config["config"]
+    body["input_shape"] = list(input_shape)
+    dense = [layer for layer in body["layers"] if layer["class_name"] == "Dense"]
+    if not dense:
+        raise ValueError(f"preset {name!r} has no Dense layer to give {classes} outputs")
+    dense[-1]["config"]["units"] = int(classes)
+    if tuple(input_shape) != tuple(load_preset(name).input_shape) or classes != 10:
+        body["name"] = f"{name} {'x'.join(map(str, input_shape))}"
+    return Sequential.from_config(config, seed=seed)

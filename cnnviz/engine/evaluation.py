@@ -27,6 +27,12 @@ def per_class_accuracy(matrix: np.ndarray) -> np.ndarray:
         return np.where(totals > 0, np.diag(matrix) / np.maximum(totals, 1), np.nan)
 
 
+def row_shares(matrix: np.ndarray) -> np.ndarray:
+    """(K, K) counts -> the share of each cell in its row (its true class); 0 for an empty row."""
+    totals = matrix.sum(axis=1, keepdims=True)
+    return matrix / np.maximum(totals, 1)
+
+
 def cell_samples(y_true: np.ndarray, y_pred: np.ndarray, true_class: int, predicted_class: int) -> np.ndarray:
     """Indices (ascending) of the samples of class ``true_class`` predicted as ``predicted_class``."""
     return np.flatnonzero((np.asarray(y_true) == true_class) & (np.asarray(y_pred) == predicted_class))

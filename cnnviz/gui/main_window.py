@@ -275,6 +275,11 @@ class MainWindow(QMainWindow):
         self._rebuild_trace(keep_position=False)
         self.model_changed.emit()
 
+    def set_dataset(self, dataset) -> None:
+        """A new dataset (training stops): the model stays, the dataset's first test sample is the input."""
+        self.dataset, self.x = dataset, None
+        self.set_model(self.model)
+
     def refresh_trace(self) -> None:
         """The live model's weights changed (e.g. training paused): trace the current sample again."""
         self.input_panel.forget_predictions()

@@ -3,8 +3,8 @@ the session overlaid on live loss and accuracy plots, progress.
 
 Training runs in a ``TrainingWorker`` on its own QThread. The window's live model is never touched
 by that thread: while training runs, the worker's snapshots (copies, at most every few hundred ms)
-are drawn by the live views and, when tracing the network is quick enough, put into the live model
-so the lecture views show the current network on the current sample; when training pauses, stops or
+are drawn by the Live tab (and, if asked, put into the live model so the lecture views show the current
+network on the current sample too); when training pauses, stops or
 finishes, the panel copies the trained weights (and optimizer state) into the live model and calls
 ``window.refresh_trace()``; on resume it hands the live weights back (they may have been changed
 while paused, e.g. by opening a weights file).
@@ -20,13 +20,12 @@ clean shutdown on close to a ``MainWindow``.
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import QEvent, QObject, QSize, Qt, QThread, QTimer, pyqtSignal
 from PyQt5.QtGui import QColor, QIcon, QPixmap
-from PyQt5.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+from PyQt5.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                              QListWidget, QListWidgetItem, QMessageBox, QProgressBar, QPushButton, QScrollArea,
                              QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
@@ -36,7 +35,6 @@ from ..runs import X_AXES, Run, export_csv, load_runs, save_runs
 from .worker import OPTIMIZER_NAMES, Hyperparameters, TrainingWorker
 
 REFRESH_MS = 200       # plots and progress are redrawn this often while training
-LIVE_TRACE_MS = 25     # the lecture views follow training live only if tracing the sample takes less
 RUN_COLOURS = ((80, 140, 255), (255, 150, 40), (90, 200, 90), (230, 70, 70), (180, 120, 240), (150, 100, 60),
                (240, 120, 200), (160, 160, 160), (200, 200, 50), (40, 200, 210))
 RUNS_FILTER = "cnnviz runs (*.json)"
@@ -136,7 +134,6 @@ class TrainingPanel(QWidget):
         self._colours = {}
         self._dirty = set()
         self._snapshot = None
-        self._live_trace = True
 
         settings = QGroupBox("Hyperparameters")
         grid = QGridLayout(settings)
@@ -187,6 +184,10 @@ class TrainingPanel(QWidget):
         buttons = QHBoxLayout()
         for button in (self.scratch_button, self.start_button, self.pause_button, self.stop_button):
             buttons.addWidget(button)
+        self.follow_box = QCheckBox("lecture views follow training")
+        self.follow_box.setToolTip("Trace the current sample again with every snapshot of the training (a few "
+                                   "times a second). The Live tab always follows; this costs the window tens of "
+                                   "milliseconds per snapshot.")
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -244,6 +245,7 @@ class TrainingPanel(QWidget):
         column.setContentsMargins(2, 2, 2, 2)
         column.addWidget(settings)
         column.addLayout(buttons)
+        column.addWidget(self.follow_box)
         column.addWidget(self.progress)
         column.addWidget(self.speed)
         column.addWidget(self.status)
@@ -364,7 +366,6 @@ class TrainingPanel(QWidget):
         worker.snapshot.connect(self._on_snapshot)
         worker.set_live_sample(self.window_.x)
         self.latest = self._snapshot = None
-        self._live_trace = True
         self.trained_model = model
         self.status.setText(f"Training {model.name} on {len(data.x_train)} images, validating on "
                             f"{len(data.x_test)}.")
@@ -672,17 +673,12 @@ class TrainingPanel(QWidget):
             self._snapshot = None
 
     def _show_snapshot(self, snapshot) -> None:
-        """The live views draw the snapshot; the lecture views follow when tracing the sample is quick."""
+        """The live views draw the snapshot; the lecture views too if asked (tracing and drawing a view
+        takes tens of milliseconds, so by default they show the network when training pauses or ends)."""
         self.snapshot_ready.emit(snapshot)
-        if self._live_trace and self.trained_model is self.model:
-            started = time.perf_counter()
+        if self.follow_box.isChecked() and self.trained_model is self.model:
             self.model.set_weights(snapshot["weights"])
             self.window_.refresh_trace()
-            spent = (time.perf_counter() - started) * 1000
-            if spent > LIVE_TRACE_MS:
-                self._live_trace = False
-                self.status.setText(f"Tracing this network takes {spent:.0f} ms: the lecture views now show it "
-                                    f"again when training pauses or ends; the Live tab follows it meanwhile.")
 
     def shutdown(self) -> None:
         self.timer.stop()
