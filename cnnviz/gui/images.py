@@ -48,8 +48,8 @@ def fit_to_input(x: np.ndarray, shape) -> np.ndarray:
 def load_image(path, shape) -> tuple[np.ndarray, bool]:
     """An image file -> (float32 array of ``shape`` (H, W, C), inverted).
 
-    MNIST digits are light ink on a dark background; a mostly light picture (a digit drawn on
-    paper) is inverted to match, and ``inverted`` says so. Raises ValueError for unreadable files.
+    MNIST digits are light ink on a dark background; for a grey model a mostly light picture (a digit
+    drawn on paper) is inverted to match, and ``inverted`` says so. Colour images are never inverted. Raises ValueError for unreadable files.
     """
     path = Path(path)
     image = QImage(str(path))
@@ -60,5 +60,5 @@ def load_image(path, shape) -> tuple[np.ndarray, bool]:
         raise ValueError(f"the model takes {channels} input channels; images can only feed 1 (grey) or 3 (RGB)")
     image = image.scaled(width, height, Qt.IgnoreAspectRatio, Qt.SmoothTransformation)
     x = _to_array(image, channels)
-    inverted = bool(x.mean() > 0.5)
+    inverted = channels == 1 and bool(x.mean() > 0.5)  # a photo for a colour model is taken as it is
     return (1 - x if inverted else x), inverted

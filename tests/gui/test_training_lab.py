@@ -169,3 +169,63 @@ def test_the_live_view_shows_the_first_kernels_changing_while_training_runs(qtbo
     assert np.array_equal(live_kernel, seen[-1][1]) and not np.array_equal(live_kernel, seen[0][1])
     assert np.array_equal(window.trace.records[0].params["kernel"], live_kernel)
     panel.stop_and_wait()
+
+
+def idx_file(path, array):
+    """An IDX file of unsigned bytes: magic 0x0000080<ndim>, the sizes, the bytes."""
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def test_the_keras_cache_is_listed_and_opens_with_one_click(qtbot, tmp_path, monkeypatch):
+    cache = tmp_path / "keras" / "datasets"
+    (cache / "fashion-mnist").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for stem, n in (("train", 40), ("t10k", 10)):
+        idx_file(cache / "fashion-mnist" / f"{stem}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
+        idx_file(cache / "fashion-mnist" / f"{stem}-labels-idx1-ubyte", np.arange(n) % 10)
+    np.savez(cache / "mnist.npz", x_train=rng.integers(0, 256, (20, 28, 28), dtype=np.uint8), y_train=np.arange(20) % 10,
+             x_test=rng.integers(0, 256, (10, 28, 28), dtype=np.uint8), y_test=np.arange(10))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    window = lab_window(qtbot, load_model("dense", None, seed=0), load_dataset("mnist").subset(64, 16))
+    menu = window.dataset_menu
+    menu.aboutToShow.emit()
+    actions = {action.text().split(" (")[0]: action for action in menu.keras_menu.actions()}
+    assert list(actions) == ["MNIST", "Fashion-MNIST"]
+    actions["Fashion-MNIST"].trigger()
+    assert window.dataset.class_names[9] == "Ankle boot" and len(window.dataset.x_train) == 40
+    assert window.input_panel.class_combo.itemText(0) == "T-shirt/top" and menu.fit_dialog is None
+    assert "Ankle boot" in [name for _, name in window.live_view.probabilities.getAxis("bottom")._tickLevels[0]]
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "elsewhere"))
+    menu.aboutToShow.emit()
+    assert not menu.keras_menu.actions()[0].isEnabled() and "nothing there" in menu.keras_menu.actions()[0].text()
+
+
+def test_data_at_launch_picks_a_fitting_preset_unless_a_model_is_named(tmp_path):
+    from cnnviz.gui import app
+
+    folder = cifar_binary_folder(tmp_path / "cifar")
+    cifar = load_dataset(folder)
+    lecture = load_model("lecture", None, seed=0)
+    assert app.fitting_model(lecture, cifar, model_chosen=False).input_shape == (32, 32, 3)
+    assert app.fitting_model(lecture, cifar, model_chosen=True) is lecture
+    assert app.main(["--data", str(folder), "--screenshot", str(tmp_path / "shot.png")]) == 0
+    assert not QImage(str(tmp_path / "shot.png")).isNull()
+    assert app.main(["--data", str(tmp_path / "nothing"), "--screenshot", str(tmp_path / "x.png")]) == 2
+
+
+def test_a_colour_image_file_stays_in_colour_for_a_colour_model(qtbot, tmp_path):
+    folder = image_folder(tmp_path / "photos", size=16, per_class=2)
+    dataset = load_dataset(folder)
+    from cnnviz.presets import preset_for
+
+    window = lab_window(qtbot, preset_for("dense", (16, 16, 3), 2), dataset)
+    assert window.input_panel.open_image(folder / "cat" / "0.png")
+    red, blue = window.x[..., 0].mean(), window.x[..., 2].mean()
+    assert red > blue + 0.3, "a reddish cat stays red"
+    light = np.full((16, 16, 3), 230, np.uint8)
+    light[..., 2] = 120
+    QImage(light.data, 16, 16, 48, QImage.Format_RGB888).copy().save(str(tmp_path / "light.png"))
+    assert window.input_panel.open_image(tmp_path / "light.png")
+    assert window.x[..., 0].mean() > 0.85 and "inverted" not in window.input_panel.status.text()
+    assert np.array_equal(window.live_view.input_item.image, window.x)
