@@ -188,6 +188,7 @@ class TrainingPanel(QWidget):
         self.follow_box.setToolTip("Trace the current sample again with every snapshot of the training (a few "
                                    "times a second). The Live tab always follows; this costs the window tens of "
                                    "milliseconds per snapshot.")
+        self.follow_box.toggled.connect(self._sample_changed)
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -364,7 +365,7 @@ class TrainingPanel(QWidget):
         worker.paused.connect(self._on_paused)
         worker.done.connect(self._on_done)
         worker.snapshot.connect(self._on_snapshot)
-        worker.set_live_sample(self.window_.x)
+        self._sample_changed()
         self.latest = self._snapshot = None
         self.trained_model = model
         self.status.setText(f"Training {model.name} on {len(data.x_train)} images, validating on "
@@ -468,8 +469,9 @@ class TrainingPanel(QWidget):
             self._snapshot = snapshot  # drawn by the next refresh: only the newest one counts
 
     def _sample_changed(self) -> None:
+        """The snapshots show the window's sample (with all weights if the lecture views follow)."""
         if self.worker is not None:
-            self.worker.set_live_sample(self.window_.x)
+            self.worker.set_live_sample(self.window_.x, weights=self.follow_box.isChecked())
 
     def _on_paused(self, reason: str) -> None:
         if not self._from_worker():
@@ -676,7 +678,7 @@ class TrainingPanel(QWidget):
         """The live views draw the snapshot; the lecture views too if asked (tracing and drawing a view
         takes tens of milliseconds, so by default they show the network when training pauses or ends)."""
         self.snapshot_ready.emit(snapshot)
-        if self.follow_box.isChecked() and self.trained_model is self.model:
+        if snapshot["weights"] is not None and self.follow_box.isChecked() and self.trained_model is self.model:
             self.model.set_weights(snapshot["weights"])
             self.window_.refresh_trace()
 

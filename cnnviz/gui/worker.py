@@ -15,7 +15,7 @@ resetting the network). Signals carry plain Python numbers, never live arrays:
 - ``epoch_done(dict)``: epoch, samples, seconds, loss, accuracy, val_loss, val_accuracy (None without
   validation) and val_predicted ((N,) predicted class ids of the validation samples, or None);
 - ``snapshot(dict)``: at most every ``SNAPSHOT_SECONDS`` once ``set_live_sample`` gave a sample: the
-  network on it (``engine.evaluation.live_snapshot``) and ``weights``, all copies;
+  network on it (``engine.evaluation.live_snapshot``) and ``weights`` (or None), all copies;
 - ``paused(str)``: "" for a requested pause, else why (a non-finite loss);
 - ``done(str)``: "finished", "stopped" or "error: ..." once the run is over.
 """
@@ -125,7 +125,7 @@ class TrainingWorker(QObject):
         self._control = threading.Condition()
         self._pause_requested = self._stop_requested = False
         self._pending = None
-        self._live_sample = None
+        self._live_sample, self._live_weights, self._viewer = None, False, None
         self._last_snapshot = 0.0
 
     # ------------------------------------------------------------------ control (any thread)
@@ -149,21 +149,29 @@ class TrainingWorker(QObject):
         with self._control:
             self._pending = copy.copy(settings)
 
-    def set_live_sample(self, x) -> None:
-        """Send ``snapshot``s of the network on x: (H, W, C) from now on (None: stop sending them)."""
+    def set_live_sample(self, x, weights: bool = False) -> None:
+        """Send ``snapshot``s of the network on x: (H, W, C) from now on (None: stop sending them), with a
+        copy of all the ``weights`` if asked (for tracing the sample in the GUI)."""
         with self._control:
             self._live_sample = None if x is None else np.array(x, np.float32)
+            self._live_weights = weights
 
     def _send_snapshot(self) -> None:
-        """A snapshot of the network on the live sample, if one is due (called between batches)."""
+        """A snapshot of the network on the live sample, if one is due (called between batches).
+
+        It runs on a twin of the model (its weights copied in), so the training model's batch-sized
+        scratch buffers are not replaced by one-sample ones."""
         with self._control:
-            x = self._live_sample
+            x, weights = self._live_sample, self._live_weights
         now = time.perf_counter()
         if x is None or now - self._last_snapshot < SNAPSHOT_SECONDS:
             return
         self._last_snapshot = now
-        snapshot = live_snapshot(self.model, x)
-        snapshot["weights"] = self.model.get_weights()
+        if self._viewer is None:
+            self._viewer = Sequential.from_config(self.model.get_config())
+        self._viewer.set_weights(self.model.get_weights())
+        snapshot = live_snapshot(self._viewer, x)
+        snapshot["weights"] = self._viewer.get_weights() if weights else None
         self.snapshot.emit(snapshot)
 
     def copy_state(self):

@@ -12,3 +12,4 @@ shot feature-maps --step 3700 --view maps
 shot dense --step 4751
 shot backward-deltas --step 5707
 xvfb-run -a -s "-screen 0 1280x800x24" python resources/screenshots/training.py  # trains first: a few seconds
+xvfb-run -a -s "-screen 0 1280x800x24" python resources/screenshots/runs.py  # trains two networks: a minute
