@@ -14,7 +14,7 @@ from ..engine.evaluation import cell_samples, row_shares
 
 def fmt_percent(share) -> str:
     """0.953 -> '95.3%'; NaN (a class without test samples) -> '—'."""
-    return "—" if share is None or not np.isfinite(share) else f"{100 * share:.1f}%"
+    return "—" if share is None or not np.isfinite(share) else f"{100 * share:.0f}%"
 
 
 class EvaluationView(QWidget):
@@ -57,12 +57,13 @@ class EvaluationView(QWidget):
         self.table.setRowCount(classes)
         self.table.setColumnCount(classes + 1)
         self.table.setHorizontalHeaderLabels([*names, "accuracy"])
+        self.table.horizontalHeader().setSectionResizeMode(classes, QHeaderView.ResizeToContents)
         self.table.setVerticalHeaderLabels(names)
         for i in range(classes):
             for j in range(classes):
                 item = QTableWidgetItem(str(matrix[i, j]))
                 item.setTextAlignment(Qt.AlignCenter)
-                strength = int(255 * shares[i, j])
+                strength = int(255 * np.sqrt(shares[i, j]))  # a gamma, so that a few mistakes show
                 hue = (60, 160, 60) if i == j else (220, 80, 60)
                 item.setBackground(QBrush(QColor(*hue, strength)))
                 item.setToolTip(f"true {names[i]}, predicted {names[j]}: {matrix[i, j]} test samples "
@@ -73,7 +74,7 @@ class EvaluationView(QWidget):
             self.table.setItem(i, classes, item)
         right = int(np.trace(matrix))
         total = int(matrix.sum())
-        self.caption.setText(f"Test set: {right} of {total} right ({fmt_percent(right / max(total, 1))}). Rows: the "
+        self.caption.setText(f"Test set: {right} of {total} right ({100 * right / max(total, 1):.1f}%). Rows: the "
                              f"true class; columns: the prediction. Click a cell to load its samples.")
 
     def choose_cell(self, true_class: int, predicted_class: int) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PyQt5.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from ..engine.evaluation import live_snapshot
 from .colormaps import DIVERGING_LUT, SEQUENTIAL_LUT, sequential_levels, symmetric_levels
@@ -35,7 +35,7 @@ def tiles(images: np.ndarray, gap_value=np.nan, columns: int | None = None) -> n
 def _image_box(title: str):
     """A titled, aspect-locked picture: (widget, ImageItem)."""
     widget = pg.GraphicsLayoutWidget()
-    widget.setMinimumHeight(120)
+    widget.setMinimumHeight(150)
     view = widget.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
     item = pg.ImageItem(axisOrder="row-major")
     view.addItem(item)
@@ -43,6 +43,7 @@ def _image_box(title: str):
     column = QVBoxLayout(box)
     column.setContentsMargins(0, 0, 0, 0)
     label = QLabel(title)
+    label.setWordWrap(True)
     column.addWidget(label)
     column.addWidget(widget, 1)
     box.label = label
@@ -71,12 +72,18 @@ class LiveNetworkView(QWidget):
         self.probabilities.addItem(self.bars)
         self.caption = QLabel()
         self.caption.setWordWrap(True)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(2, 2, 2, 2)
-        column.addWidget(self.caption)
-        for widget in (self.input_box, self.channels_box, self.kernels_box, self.maps_box):
-            column.addWidget(widget, 1)
-        column.addWidget(self.probabilities, 1)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(2, 2, 2, 2)
+        grid.addWidget(self.caption, 0, 0, 1, 2)
+        grid.addWidget(self.input_box, 1, 0)
+        grid.addWidget(self.channels_box, 1, 1)
+        grid.addWidget(self.kernels_box, 2, 0)
+        grid.addWidget(self.maps_box, 2, 1)
+        grid.addWidget(self.probabilities, 3, 0, 1, 2)
+        for row in (1, 2, 3):
+            grid.setRowStretch(row, 1)
+        for col in (0, 1):
+            grid.setColumnStretch(col, 1)
         training_panel.snapshot_ready.connect(self.show_snapshot)
         training_panel.state_changed.connect(lambda state: state == "idle" and self.show_current())
         window.model_changed.connect(self.show_current)
