@@ -35,7 +35,7 @@ def tiles(images: np.ndarray, gap_value=np.nan, columns: int | None = None) -> n
 def _image_box(title: str):
     """A titled, aspect-locked picture: (widget, ImageItem)."""
     widget = pg.GraphicsLayoutWidget()
-    widget.setMinimumHeight(150)
+    widget.setFixedHeight(190)
     view = widget.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
     item = pg.ImageItem(axisOrder="row-major")
     view.addItem(item)
@@ -64,7 +64,7 @@ class LiveNetworkView(QWidget):
         self.kernels_box, self.kernels_item = _image_box("kernels of the first layer")
         self.maps_box, self.maps_item = _image_box("feature maps of the first layer")
         self.probabilities = pg.PlotWidget()
-        self.probabilities.setMinimumHeight(140)
+        self.probabilities.setFixedHeight(170)
         self.probabilities.setYRange(0, 1)
         self.probabilities.setMouseEnabled(False, False)
         self.probabilities.setLabel("left", "probability")
@@ -80,8 +80,7 @@ class LiveNetworkView(QWidget):
         grid.addWidget(self.kernels_box, 2, 0)
         grid.addWidget(self.maps_box, 2, 1)
         grid.addWidget(self.probabilities, 3, 0, 1, 2)
-        for row in (1, 2, 3):
-            grid.setRowStretch(row, 1)
+        grid.setRowStretch(4, 1)
         for col in (0, 1):
             grid.setColumnStretch(col, 1)
         training_panel.snapshot_ready.connect(self.show_snapshot)
