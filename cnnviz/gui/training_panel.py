@@ -310,8 +310,9 @@ class TrainingPanel(QWidget):
         self.state_changed.emit(state)
 
     def train_from_scratch(self) -> bool:
-        """Fresh random weights (seeded by the seed box) and a fresh optimizer, then a new run."""
-        if self.state != "idle":
+        """Fresh random weights (seeded by the seed box) and a fresh optimizer, then a new run. Nothing
+        changes if training cannot start (a message says why)."""
+        if self.state != "idle" or not self._can_train():
             return False
         model = self.model
         seed = self.seed_spin.value()
@@ -320,18 +321,9 @@ class TrainingPanel(QWidget):
         self.window_.refresh_trace()
         return self.start(new_run=True, seed=seed)
 
-    def start(self, new_run: bool = False, seed=None) -> bool:
-        """Train the live model on the window's dataset; False (with a message) if that cannot be.
-
-        The run goes on (Continue) if it trained this model last, else (or with ``new_run``) a new run starts.
-        """
-        if self.state != "idle":
-            return False
-        experiment = getattr(self.window_, "experiment_panel", None)
-        if experiment is not None:
-            experiment.end()  # it trains the same model with its own optimizer
-        data = self.window_.dataset
-        model = self.model
+    def _can_train(self) -> bool:
+        """True if the live model can train on the window's dataset; else a message says why."""
+        data, model = self.window_.dataset, self.model
         problem = None
         if data is None:
             problem = "There is no dataset to train on."
@@ -342,13 +334,30 @@ class TrainingPanel(QWidget):
         elif model.output_shape[-1] < len(data.class_names):
             problem = (f"The model has {model.output_shape[-1]} outputs but the dataset has "
                        f"{len(data.class_names)} classes.")
-        if problem is None:
+        else:
             try:
-                worker = TrainingWorker(model, data.x_train, data.y_train, data.x_test, data.y_test, self.settings())
+                self.settings().make_optimizer()
             except ValueError as error:
                 problem = str(error)
         if problem is not None:
             QMessageBox.warning(self, "Cannot train", problem)
+        return problem is None
+
+    def start(self, new_run: bool = False, seed=None) -> bool:
+        """Train the live model on the window's dataset; False (with a message) if that cannot be.
+
+        The run goes on (Continue) if it trained this model last, else (or with ``new_run``) a new run starts.
+        """
+        if self.state != "idle" or not self._can_train():
+            return False
+        experiment = getattr(self.window_, "experiment_panel", None)
+        if experiment is not None:
+            experiment.end()  # it trains the same model with its own optimizer
+        data, model = self.window_.dataset, self.model
+        try:
+            worker = TrainingWorker(model, data.x_train, data.y_train, data.x_test, data.y_test, self.settings())
+        except ValueError as error:
+            QMessageBox.warning(self, "Cannot train", str(error))
             return False
         settings = self.settings()
         if new_run or self.run is None or self._run_model is not model or self.run not in self.runs:
@@ -533,9 +542,13 @@ class TrainingPanel(QWidget):
         self.run_list.addItem(item)
         self.run_list.blockSignals(False)
         for plot in (self.loss_plot, self.accuracy_plot):
-            plot.curves_of(run, self._colours[run])
+            smooth = plot.curves_of(run, self._colours[run])[1]
+            if run.visible:
+                plot.legend.addItem(smooth, run.label)  # the legend keeps the list's order
+            else:
+                for curve in plot.curves[run]:
+                    curve.setVisible(False)
         self._dirty.add(run)
-        self._runs_changed()
 
     def set_run_visible(self, index: int, visible: bool) -> None:
         self.run_list.item(index).setCheckState(Qt.Checked if visible else Qt.Unchecked)
@@ -564,8 +577,10 @@ class TrainingPanel(QWidget):
 
     def _run_item_changed(self, item) -> None:
         run = self.runs[self.run_list.row(item)]
-        run.visible = item.checkState() == Qt.Checked
-        run.label = item.text().strip() or run.label
+        visible, label = item.checkState() == Qt.Checked, item.text().strip() or run.label
+        if (visible, label) == (run.visible, run.label):
+            return
+        run.visible, run.label = visible, label
         for plot in (self.loss_plot, self.accuracy_plot):
             for curve in plot.curves.get(run, ()):
                 curve.setVisible(run.visible)
@@ -665,8 +680,10 @@ class TrainingPanel(QWidget):
         if self._dirty:
             for plot in (self.loss_plot, self.accuracy_plot):
                 plot.show_x(self._x_upper(column))
+            self.run_list.blockSignals(True)  # a new tooltip is not a renamed or hidden run
             for row, run in enumerate(self.runs):
                 self.run_list.item(row).setToolTip(f"{run.describe()}\n{run.architecture}\n{run.hyperparameters}")
+            self.run_list.blockSignals(False)
         self._dirty = set()
         record = self.latest
         if record is not None:

@@ -207,6 +207,9 @@ def test_start_refuses_data_that_does_not_fit(qtbot, messages):
     window.dataset = synthetic("bars", size=10, n_train=8, n_test=4)
     assert not panel.start()
     assert panel.state == "idle" and "8x8x1" in messages[-1][1] and "10x10x1" in messages[-1][1]
+    weights = window.model.get_weights()
+    assert not panel.train_from_scratch() and "10x10x1" in messages[-1][1]
+    assert all(np.array_equal(weights[k], window.model.get_weights()[k]) for k in weights), "nothing lost"
     window.dataset = None
     assert not panel.start() and "no dataset" in messages[-1][1]
 
