@@ -117,7 +117,6 @@ def main(argv=None) -> int:
     from PyQt5.QtCore import Qt
     from PyQt5.QtWidgets import QApplication
 
-
     app = QApplication.instance() or QApplication(sys.argv[:1])
     if args.data is None:
         dataset = load_default_dataset()

@@ -137,6 +137,8 @@ class DatasetMenu(QMenu):
             QMessageBox.warning(self.window_, "Cannot open the dataset", f"{error}\n\nThe current dataset is kept.")
             return False
         self.window_.set_dataset(dataset)
+        if len(dataset.x_test):
+            self.window_.input_panel.show_index(0)
         self.window_.statusBar().showMessage(dataset.describe(), 8000)
         self.offer_fitting_model()
         return True

@@ -49,7 +49,8 @@ def load_image(path, shape) -> tuple[np.ndarray, bool]:
     """An image file -> (float32 array of ``shape`` (H, W, C), inverted).
 
     MNIST digits are light ink on a dark background; for a grey model a mostly light picture (a digit
-    drawn on paper) is inverted to match, and ``inverted`` says so. Colour images are never inverted. Raises ValueError for unreadable files.
+    drawn on paper) is inverted to match, and ``inverted`` says so; colour images never are. Raises
+    ValueError for unreadable files.
     """
     path = Path(path)
     image = QImage(str(path))
