@@ -12,16 +12,13 @@ sys.path.insert(0, str(ROOT))
 from PyQt5.QtCore import QEventLoop, QTimer  # noqa: E402
 from PyQt5.QtWidgets import QApplication  # noqa: E402
 
-from cnnviz.gui.app import load_default_dataset  # noqa: E402
-from cnnviz.gui.main_window import MainWindow  # noqa: E402
-from cnnviz.gui.training_panel import install  # noqa: E402
+from cnnviz.gui.app import build_window, load_default_dataset  # noqa: E402
 from cnnviz.presets import load_preset  # noqa: E402
 
 app = QApplication(sys.argv[:1])
 dataset = load_default_dataset()
 sample = (dataset.x_test[0], int(dataset.y_test[0]), "test sample 0")
-window = MainWindow(load_preset("lecture", seed=0), dataset, sample=sample)
-install(window)
+window = build_window(load_preset("lecture", seed=0), dataset, sample)
 window.resize(1280, 800)
 window.show()
 window.scale_fonts(1.15)  # lecture mode, one step larger
