@@ -33,6 +33,19 @@ def row_shares(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.maximum(totals, 1)
 
 
+def evaluate_predictions(labels: np.ndarray, predicted: np.ndarray, classes: int) -> dict:
+    """What an evaluation view shows of predictions on a test set. labels, predicted: (N,) class ids.
+
+    ``matrix`` (classes, classes) counts, ``shares`` of each cell in its row, ``accuracy`` (classes,) per
+    class, ``right`` and ``total`` counts and ``overall`` accuracy; ``labels`` and ``predicted`` as given.
+    """
+    matrix = confusion_matrix(labels, predicted, classes)
+    right, total = int(np.trace(matrix)), int(matrix.sum())
+    return {"matrix": matrix, "shares": row_shares(matrix), "accuracy": per_class_accuracy(matrix), "right": right,
+            "total": total, "overall": right / total if total else float("nan"), "labels": np.asarray(labels),
+            "predicted": np.asarray(predicted)}
+
+
 def cell_samples(y_true: np.ndarray, y_pred: np.ndarray, true_class: int, predicted_class: int) -> np.ndarray:
     """Indices (ascending) of the samples of class ``true_class`` predicted as ``predicted_class``."""
     return np.flatnonzero((np.asarray(y_true) == true_class) & (np.asarray(y_pred) == predicted_class))
@@ -49,7 +62,8 @@ def live_snapshot(model, x: np.ndarray) -> dict:
     ``kernels``: (kh, kw, C_in, K) of the first Conv2D, or a first Dense layer's (n_in, K) kernel
     reshaped to the input's (H, W, C, K) when only a Flatten comes before it (its weight images);
     ``maps``: that layer's output for x, (H', W', K) for a conv layer, None for a dense one;
-    ``probabilities``: (classes,) the network's output; ``kernel_layer``: its name.
+    ``probabilities``: (classes,) the network's output and ``predicted`` its most probable class;
+    ``kernel_layer``: the name of the layer whose kernels these are.
     """
     index = first_weighted_layer(model)
     out = model.check_x(x[None])
@@ -67,4 +81,5 @@ def live_snapshot(model, x: np.ndarray) -> dict:
             kernels = kernels.reshape(*model.input_shape, kernels.shape[1])
         elif kernels.ndim != 4:
             kernels = None
-    return {"kernels": kernels, "maps": maps, "probabilities": out[0].copy(), "kernel_layer": name}
+    return {"kernels": kernels, "maps": maps, "probabilities": out[0].copy(), "predicted": int(np.argmax(out[0])),
+            "kernel_layer": name}

@@ -9,7 +9,7 @@ from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtGui import QBrush, QColor
 from PyQt5.QtWidgets import QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from ..engine.evaluation import cell_samples, row_shares
+from ..engine.evaluation import cell_samples
 
 
 def fmt_percent(share) -> str:
@@ -48,12 +48,12 @@ class EvaluationView(QWidget):
             self.caption.setText("There are no test images that fit this model.")
 
     def show_result(self, result: dict) -> None:
-        """``result``: matrix (K, K), accuracy (K,), class_names, labels and predicted (N,)."""
+        """``result``: ``engine.evaluation.evaluate_predictions`` with the ``class_names``."""
         self.result = result
         matrix, accuracy, names = result["matrix"], result["accuracy"], result["class_names"]
         classes = len(matrix)
         names = [names[k] if k < len(names) else str(k) for k in range(classes)]
-        shares = row_shares(matrix)
+        shares = result["shares"]
         self.table.setRowCount(classes)
         self.table.setColumnCount(classes + 1)
         self.table.setHorizontalHeaderLabels([*names, "accuracy"])
@@ -63,7 +63,7 @@ class EvaluationView(QWidget):
             for j in range(classes):
                 item = QTableWidgetItem(str(matrix[i, j]))
                 item.setTextAlignment(Qt.AlignCenter)
-                strength = int(255 * np.sqrt(shares[i, j]))  # a gamma, so that a few mistakes show
+                strength = int(255 * shares[i, j] ** 0.5)  # a gamma, so that a few mistakes show
                 hue = (60, 160, 60) if i == j else (220, 80, 60)
                 item.setBackground(QBrush(QColor(*hue, strength)))
                 item.setToolTip(f"true {names[i]}, predicted {names[j]}: {matrix[i, j]} test samples "
@@ -72,10 +72,9 @@ class EvaluationView(QWidget):
             item = QTableWidgetItem(fmt_percent(accuracy[i]))
             item.setTextAlignment(Qt.AlignCenter)
             self.table.setItem(i, classes, item)
-        right = int(np.trace(matrix))
-        total = int(matrix.sum())
-        self.caption.setText(f"Test set: {right} of {total} right ({100 * right / max(total, 1):.1f}%). Rows: the "
-                             f"true class; columns: the prediction. Click a cell to load its samples.")
+        self.caption.setText(f"Test set: {result['right']} of {result['total']} right "
+                             f"({fmt_percent(result['overall'])}). Rows: the true class; columns: the prediction. "
+                             "Click a cell to load its samples.")
 
     def choose_cell(self, true_class: int, predicted_class: int) -> None:
         result = self.result

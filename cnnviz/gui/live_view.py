@@ -125,7 +125,7 @@ class LiveNetworkView(QWidget):
         names = self.class_names(len(probabilities))
         self.bars.setOpts(x=np.arange(len(probabilities)), height=probabilities)
         self.probabilities.getAxis("bottom").setTicks([list(enumerate(names))])
-        best = int(np.argmax(probabilities))
+        best = snapshot["predicted"]
         state = "training" if self.training_panel.state != "idle" else "current weights"
         self.caption.setText(f"<b>{self.window_.model.name}</b> ({state}) on {self.window_.description}: "
                              f"predicts <b>{names[best]}</b> (p = {probabilities[best]:.2f})")

@@ -29,7 +29,7 @@ from PyQt5.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, 
                              QListWidget, QListWidgetItem, QMessageBox, QProgressBar, QPushButton, QScrollArea,
                              QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
-from ..engine.evaluation import confusion_matrix, per_class_accuracy
+from ..engine.evaluation import evaluate_predictions
 from ..engine.model import Sequential
 from ..runs import X_AXES, Run, export_csv, load_runs, save_runs
 from .worker import OPTIMIZER_NAMES, Hyperparameters, TrainingWorker
@@ -113,8 +113,8 @@ class TrainingPanel(QWidget):
 
     ``state`` is "idle", "running" or "paused"; ``state_changed`` says when it changes.
     ``snapshot_ready(dict)``: the network on the current sample while training (see the worker's
-    ``snapshot``); ``evaluated(dict)``: ``matrix`` (K, K) confusion matrix on the test set,
-    ``accuracy`` (K,) per class, ``predicted`` (N,) class ids, ``class_names``, at every epoch end.
+    ``snapshot``); ``evaluated(dict)``: ``engine.evaluation.evaluate_predictions`` on the test set and
+    the ``class_names``, at every epoch end.
     """
 
     state_changed = pyqtSignal(str)
@@ -437,9 +437,7 @@ class TrainingPanel(QWidget):
 
     def _emit_evaluation(self, labels, predicted, class_names) -> None:
         classes = max(len(class_names), int(predicted.max(initial=0)) + 1)
-        matrix = confusion_matrix(labels, predicted, classes)
-        self.evaluated.emit({"matrix": matrix, "accuracy": per_class_accuracy(matrix), "predicted": predicted,
-                             "labels": labels, "class_names": class_names})
+        self.evaluated.emit({**evaluate_predictions(labels, predicted, classes), "class_names": class_names})
 
     # ------------------------------------------------------------------ worker signals
     def _from_worker(self) -> bool:

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from cnnviz.engine.evaluation import cell_samples, confusion_matrix, live_snapshot, per_class_accuracy
+from cnnviz.engine.evaluation import (cell_samples, confusion_matrix, evaluate_predictions, live_snapshot,
+                                      per_class_accuracy)
 from cnnviz.engine.layers import Conv2D, Dense, Flatten, Input
 from cnnviz.engine.model import Sequential
 
@@ -19,6 +20,9 @@ def test_confusion_matrix_counts_true_rows_and_predicted_columns():
     assert accuracy[:3] == pytest.approx([0.5, 2 / 3, 0.0]) and np.isnan(accuracy[3])
     assert list(cell_samples(y_true, y_pred, 1, 0)) == [4]
     assert list(cell_samples(y_true, y_pred, 1, 1)) == [2, 3]
+    result = evaluate_predictions(y_true, y_pred, 4)
+    assert (result["right"], result["total"]) == (3, 6) and result["overall"] == pytest.approx(0.5)
+    assert result["shares"][1] == pytest.approx([1 / 3, 2 / 3, 0, 0]) and not result["shares"][3].any()
     with pytest.raises(ValueError, match="0 to 3"):
         confusion_matrix(y_true, y_pred + 3, 4)
 
@@ -32,6 +36,7 @@ def test_live_snapshot_copies_the_first_kernels_and_the_network_on_one_sample():
     assert not np.shares_memory(snapshot["kernels"], conv.layers[0].params["kernel"])
     assert np.allclose(snapshot["maps"], conv.layers[0].forward(x[None])[0])
     assert np.allclose(snapshot["probabilities"], conv.predict(x[None])[0])
+    assert snapshot["predicted"] == int(np.argmax(snapshot["probabilities"]))
     dense = Sequential([Input(input_shape=(4, 4, 1)), Flatten(), Dense(3, activation="softmax")], seed=0)
     snapshot = live_snapshot(dense, x[:4, :4, :1])
     assert snapshot["kernels"].shape == (4, 4, 1, 3) and snapshot["maps"] is None
