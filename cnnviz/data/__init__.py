@@ -26,15 +26,21 @@ __all__ = ["Dataset", "load_dataset", "synthetic", "DATASET_NAMES", "SHIPPED_MNI
 
 SHIPPED_MNIST = DATASETS / "mnist_5k.npz"
 DATASET_NAMES = ("mnist", *SYNTHETIC_CLASSES)
-# What keras.datasets leaves in its cache folder, and what it is called.
-KERAS_CACHE = (("MNIST", "mnist.npz"), ("Fashion-MNIST", "fashion-mnist"), ("CIFAR-10", "cifar-10-batches-py"))
+# What keras.datasets leaves in its cache folder (Keras 3 first, then Keras 2), and what it is called.
+KERAS_CACHE = (("MNIST", ("mnist.npz",)), ("Fashion-MNIST", ("fashion-mnist",)),
+               ("CIFAR-10", ("cifar-10-batches-py-target/cifar-10-batches-py", "cifar-10-batches-py")))
 
 
 def keras_cache_datasets(keras_home=None) -> list[tuple[str, Path]]:
     """(name, path) of the datasets Keras has downloaded before (``$KERAS_HOME`` or ``~/.keras``, in
     ``datasets/``), for ``load_dataset``. Looks only; never downloads."""
     folder = Path(keras_home or os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "datasets"
-    return [(name, folder / entry) for name, entry in KERAS_CACHE if (folder / entry).exists()]
+    found = []
+    for name, entries in KERAS_CACHE:
+        path = next((folder / entry for entry in entries if (folder / entry).exists()), None)
+        if path is not None:
+            found.append((name, path))
+    return found
 
 
 def load_dataset(source="mnist", *, seed=0, test_fraction: float = 0.2, size: int = 28) -> Dataset:

@@ -186,12 +186,14 @@ def test_the_keras_cache_is_listed_and_opens_with_one_click(qtbot, tmp_path, mon
         idx_file(cache / "fashion-mnist" / f"{stem}-labels-idx1-ubyte", np.arange(n) % 10)
     np.savez(cache / "mnist.npz", x_train=rng.integers(0, 256, (20, 28, 28), dtype=np.uint8), y_train=np.arange(20) % 10,
              x_test=rng.integers(0, 256, (10, 28, 28), dtype=np.uint8), y_test=np.arange(10))
+    (cache / "cifar-10-batches-py-target").mkdir()  # where Keras 3 extracts CIFAR-10
+    cifar_binary_folder(cache / "cifar-10-batches-py-target" / "cifar-10-batches-py", per_batch=2)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     window = lab_window(qtbot, load_model("dense", None, seed=0), load_dataset("mnist").subset(64, 16))
     menu = window.dataset_menu
     menu.aboutToShow.emit()
     actions = {action.text().split(" (")[0]: action for action in menu.keras_menu.actions()}
-    assert list(actions) == ["MNIST", "Fashion-MNIST"]
+    assert list(actions) == ["MNIST", "Fashion-MNIST", "CIFAR-10"]
     actions["Fashion-MNIST"].trigger()
     assert window.dataset.class_names[9] == "Ankle boot" and len(window.dataset.x_train) == 40
     assert window.input_panel.class_combo.itemText(0) == "T-shirt/top" and menu.fit_dialog is None
