@@ -294,6 +294,33 @@ class TrainingPanel(QWidget):
             return
         when = "on resume" if self.state == "paused" else "from the next epoch"
         self.status.setText(f"New settings apply {when}; the network keeps its weights.")
+        position = self.run.batches["position"][-1] if self.run.batches["position"] else 0.0
+        self._note_settings(position if self.state == "paused" else math.floor(position) + 1)
+
+    def _hyperparameters(self) -> dict:
+        """The settings as a run records them."""
+        settings = self.settings()
+        keys = ("optimizer", "learning_rate", "batch_size", "epochs", "weight_decay", "lr_decay")
+        return {key: getattr(settings, key) for key in keys} | (
+            {"momentum": settings.momentum} if settings.optimizer == "sgd" else {})
+
+    def _note_settings(self, position: float) -> None:
+        """A run that goes on with other settings records them in its hyperparameters' "changes" (from which
+        epoch, the new settings), so the run says how it was trained."""
+        recorded = self.run.hyperparameters
+        changes = recorded.get("changes", [])
+        position = round(position, 4)
+        if changes and changes[-1]["from_epoch"] == position:  # edited again before it took effect
+            changes = changes[:-1]
+        latest = {key: value for key, value in (changes[-1] if changes else recorded).items()
+                  if key not in ("changes", "from_epoch")}
+        current = self._hyperparameters()
+        if current != latest:
+            changes = [*changes, {"from_epoch": position, **current}]
+        if changes:
+            recorded["changes"] = changes
+        else:
+            recorded.pop("changes", None)
 
     # ------------------------------------------------------------------ control
     @property
@@ -359,16 +386,12 @@ class TrainingPanel(QWidget):
         except ValueError as error:
             QMessageBox.warning(self, "Cannot train", str(error))
             return False
-        settings = self.settings()
         if new_run or self.run is None or self._run_model is not model or self.run not in self.runs:
-            hyperparameters = {key: getattr(settings, key) for key in ("optimizer", "learning_rate", "batch_size",
-                                                                       "epochs", "weight_decay", "lr_decay")}
-            if settings.optimizer == "sgd":
-                hyperparameters["momentum"] = settings.momentum
-            self.add_run(Run.start(model, hyperparameters, dataset=data.name, seed=seed))
+            self.add_run(Run.start(model, self._hyperparameters(), dataset=data.name, seed=seed))
             self._run_model = model
         self._offsets = {column: (self.run.batches[column][-1] if self.run.batches[column] else 0.0)
                          for column in ("position", "samples", "seconds")}
+        self._note_settings(self._offsets["position"])
         self._val_labels = data.y_test
         self._class_names = list(data.class_names)
         self.worker = worker

@@ -150,6 +150,9 @@ def test_learning_rate_change_applies_without_resetting_the_network(qtbot):
     final = window.model.get_weights()
     assert all(np.array_equal(trained[k], final[k]) for k in final), "not reset, and lr 0 froze it"
     assert window.model.optimizer.learning_rate == 0.0
+    changes = panel.run.hyperparameters["changes"]  # the run says how it was trained
+    assert panel.run.hyperparameters["learning_rate"] == pytest.approx(0.05)
+    assert [c["learning_rate"] for c in changes] == pytest.approx([0.02, 0.0]) and changes[0]["from_epoch"] >= 1
 
 
 def test_switching_optimizer_between_epochs_keeps_the_weights(qtbot):
