@@ -26,7 +26,7 @@ class EvaluationView(QWidget):
         super().__init__(parent)
         self.training_panel = training_panel
         self.input_panel = input_panel
-        self.result = None
+        self.result, self._pending = None, False
         self.caption = QLabel("The confusion matrix appears after the first training epoch, or press Evaluate.")
         self.caption.setWordWrap(True)
         self.table = QTableWidget(0, 0)
@@ -48,8 +48,21 @@ class EvaluationView(QWidget):
             self.caption.setText("There are no test images that fit this model.")
 
     def show_result(self, result: dict) -> None:
-        """``result``: ``engine.evaluation.evaluate_predictions`` with the ``class_names``."""
+        """``result``: ``engine.evaluation.evaluate_predictions`` with the ``class_names``. Drawn when the tab
+        is shown (a hidden table is not rebuilt at every epoch: that time would go from training)."""
         self.result = result
+        if self.isVisible():
+            self._draw(result)
+        else:
+            self._pending = True
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        if self._pending:
+            self._pending = False
+            self._draw(self.result)
+
+    def _draw(self, result: dict) -> None:
         matrix, accuracy, names = result["matrix"], result["accuracy"], result["class_names"]
         classes = len(matrix)
         names = [names[k] if k < len(names) else str(k) for k in range(classes)]

@@ -58,7 +58,7 @@ class LiveNetworkView(QWidget):
         super().__init__(parent)
         self.window_ = window
         self.training_panel = training_panel
-        self.snapshot = None
+        self.snapshot, self._pending = None, False
         self.input_box, self.input_item = _image_box("input")
         self.channels_box, self.channels_item = _image_box("its channels (R, G, B)")
         self.kernels_box, self.kernels_item = _image_box("kernels of the first layer")
@@ -95,7 +95,20 @@ class LiveNetworkView(QWidget):
             self.show_snapshot(live_snapshot(self.window_.model, self.window_.x))
 
     def show_snapshot(self, snapshot: dict) -> None:
+        """Draw ``snapshot`` now if the tab shows, else when it is shown (drawing takes the GIL from training)."""
         self.snapshot = snapshot
+        if self.isVisible():
+            self._draw(snapshot)
+        else:
+            self._pending = True
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        if self._pending:
+            self._pending = False
+            self._draw(self.snapshot)
+
+    def _draw(self, snapshot: dict) -> None:
         x = self.window_.x
         colour = x.shape[2] == 3
         self.input_item.setImage(x if colour else x[:, :, 0], levels=(0, 1),

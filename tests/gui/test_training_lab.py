@@ -25,6 +25,12 @@ def lab_window(qtbot, model, dataset):
     return window
 
 
+def show_tab(window, title):
+    """Click the side tab ``title`` (the Live and Evaluation tabs draw only while shown)."""
+    tabs = window.side_tabs
+    tabs.tabBar().setCurrentIndex(next(i for i in range(tabs.count()) if tabs.tabText(i) == title))
+
+
 def cifar_binary_folder(folder, per_batch=8, seed=0):
     """A CIFAR-10 folder of the binary version: per image a label byte and 32x32 R, G, B planes."""
     rng = np.random.default_rng(seed)
@@ -69,6 +75,7 @@ def test_cifar_and_image_folders_open_with_class_names_and_a_colour_model_trains
     train_one_epoch(qtbot, panel, batch=8)
     assert panel.run.dataset == "cifar-10" and panel.run.epochs["val_accuracy"]
     live = window.live_view
+    show_tab(window, "Live")
     assert live.input_item.image.shape == (32, 32, 3) and np.array_equal(live.input_item.image, window.x)
     assert not live.channels_box.isHidden() and live.kernels_item.image.ndim == 3, "colour kernels"
     names = [name for _, name in live.probabilities.getAxis("bottom")._tickLevels[0]]
@@ -134,6 +141,7 @@ def test_dense_and_cnn_runs_compared_hidden_switched_saved_and_the_confusion_mat
                                                                                          "CNN"]
 
     view = window.evaluation_view  # filled at the epoch's end, on the 64 test digits
+    show_tab(window, "Evaluation")
     matrix = view.result["matrix"]
     assert matrix.sum() == 64 and view.table.horizontalHeaderItem(10).text() == "accuracy"
     off_diagonal = [(i, j) for i in range(10) for j in range(10) if i != j and matrix[i, j]]
@@ -151,6 +159,7 @@ def test_the_live_view_shows_the_first_kernels_changing_while_training_runs(qtbo
     window = lab_window(qtbot, tiny_model(), synthetic("bars", size=8, n_train=96, n_test=32, seed=0))
     panel = window.training_panel
     configure(panel, lr=0.05, epochs=100_000)
+    show_tab(window, "Live")
     initial = window.model.layers[0].params["kernel"].copy()
     panel.start()
     seen = []
@@ -160,7 +169,8 @@ def test_the_live_view_shows_the_first_kernels_changing_while_training_runs(qtbo
     assert all(state == "running" for state, _, _ in seen)
     assert not np.array_equal(seen[0][1], seen[-1][1]), "the kernels the worker sends change"
     qtbot.wait(50)  # the view draws each snapshot right after it arrives
-    assert not np.array_equal(seen[0][2], window.live_view.kernels_item.image), "and the grid drawn of them"
+    assert not np.array_equal(seen[0][2], window.live_view.kernels_item.image, equal_nan=True), \
+        "and the grid drawn of them"
     assert np.array_equal(window.model.layers[0].params["kernel"], initial), "the lecture views wait"
     panel.follow_box.setChecked(True)  # unless asked to follow
     count = len(seen)
@@ -168,6 +178,13 @@ def test_the_live_view_shows_the_first_kernels_changing_while_training_runs(qtbo
     live_kernel = window.model.layers[0].params["kernel"]
     assert np.array_equal(live_kernel, seen[-1][1]) and not np.array_equal(live_kernel, seen[0][1])
     assert np.array_equal(window.trace.records[0].params["kernel"], live_kernel)
+    show_tab(window, "Training")  # a hidden Live tab leaves its drawing to when it is shown again
+    drawn = window.live_view.kernels_item.image.copy()
+    count = len(seen)
+    qtbot.waitUntil(lambda: len(seen) > count, timeout=WAIT_MS)
+    assert np.array_equal(window.live_view.kernels_item.image, drawn, equal_nan=True)
+    show_tab(window, "Live")
+    assert not np.array_equal(window.live_view.kernels_item.image, drawn, equal_nan=True)
     panel.stop_and_wait()
 
 
@@ -197,6 +214,7 @@ def test_the_keras_cache_is_listed_and_opens_with_one_click(qtbot, tmp_path, mon
     actions["Fashion-MNIST"].trigger()
     assert window.dataset.class_names[9] == "Ankle boot" and len(window.dataset.x_train) == 40
     assert window.input_panel.class_combo.itemText(0) == "T-shirt/top" and menu.fit_dialog is None
+    show_tab(window, "Live")
     assert "Ankle boot" in [name for _, name in window.live_view.probabilities.getAxis("bottom")._tickLevels[0]]
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "elsewhere"))
     menu.aboutToShow.emit()
@@ -222,6 +240,7 @@ def test_a_colour_image_file_stays_in_colour_for_a_colour_model(qtbot, tmp_path)
     from cnnviz.presets import preset_for
 
     window = lab_window(qtbot, preset_for("dense", (16, 16, 3), 2), dataset)
+    show_tab(window, "Live")
     assert window.input_panel.open_image(folder / "cat" / "0.png")
     red, blue = window.x[..., 0].mean(), window.x[..., 2].mean()
     assert red > blue + 0.3, "a reddish cat stays red"
