@@ -126,7 +126,7 @@ def main(argv=None) -> int:
         fits.append(fit_rate(args.model, x, y, args.batch))
         reference_stalls.append((thread_fit_gaps(args.model, x, y, args.batch).max() - PROBE_MS / 1000) * 1000)
     print(f"{args.model}, {len(x)} MNIST images, batch {args.batch}, {os.cpu_count()} cores, "
-          f"{args.repeat} interleaved runs (best of each), {args.tab} tab shown; live snapshots drawn per run: "
+          f"{args.repeat} interleaved runs (best of each), {args.tab} tab shown; live snapshots sent per run: "
           f"{', '.join(map(str, drawn))}")
     print(f"model.fit alone:      {max(fits):8.0f} samples/s  (runs: {', '.join(f'{r:.0f}' for r in fits)})")
     print(f"training in the app:  {max(apps):8.0f} samples/s  (runs: {', '.join(f'{r:.0f}' for r in apps)})")
