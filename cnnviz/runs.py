@@ -123,8 +123,7 @@ class Run:
         return {"label": self.label, "model_name": self.model_name, "architecture": self.architecture,
                 "hyperparameters": self.hyperparameters, "dataset": self.dataset, "seed": self.seed,
                 "visible": self.visible, "wall_time": self.wall_time, "samples_per_s": self.samples_per_s,
-                "batches": self.batches,
-                "epochs": {c: [None if math.isnan(v) else v for v in values] for c, values in self.epochs.items()}}
+                "batches": _nan_to_none(self.batches), "epochs": _nan_to_none(self.epochs)}
 
     @classmethod
     def from_dict(cls, data, where: str = "run") -> "Run":
@@ -155,6 +154,11 @@ class Run:
                 raise ValueError(f"{where}: '{key}' holds something that is not a number") from None
         return cls(texts["label"] or "run", texts["model_name"], texts["architecture"], hyperparameters,
                    texts["dataset"], seed, tables["batches"], tables["epochs"], bool(data.get("visible", True)))
+
+
+def _nan_to_none(table: dict) -> dict:
+    """JSON has no NaN: a missing value (e.g. no validation that epoch) is written as null."""
+    return {column: [None if math.isnan(v) else v for v in values] for column, values in table.items()}
 
 
 # ---------------------------------------------------------------- files

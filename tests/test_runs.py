@@ -33,15 +33,17 @@ def test_runs_round_trip_through_json_and_export_as_csv(tmp_path):
     run, other = recorded_run(), recorded_run()
     other.label, other.visible = "renamed", False
     other.add_epoch(position=2, samples=256, seconds=0.8, loss=1.5, accuracy=0.5)  # not validated
+    other.add_batch(position=2, samples=256, seconds=0.8, loss=math.nan, accuracy=0.5)  # e.g. loaded, NaN
     save_runs(tmp_path / "runs.json", [run, other])
     loaded = load_runs(tmp_path / "runs.json")
     assert [r.label for r in loaded] == [run.label, "renamed"] and [r.visible for r in loaded] == [True, False]
     assert loaded[0].batches == run.batches and loaded[0].smoothed("loss") == pytest.approx(run.smoothed("loss"))
     assert loaded[0].hyperparameters == run.hyperparameters and loaded[0].seed == 3
     assert math.isnan(loaded[1].epochs["val_loss"][1]) and loaded[1].epochs["loss"] == [1.8, 1.5]
+    assert math.isnan(loaded[1].batches["loss"][-1])
     export_csv(tmp_path / "runs.csv", [run, other])
     rows = list(csv.DictReader(open(tmp_path / "runs.csv", encoding="utf-8")))
-    assert len(rows) == 4 + 1 + 4 + 2
+    assert len(rows) == 4 + 1 + 5 + 2
     assert rows[4]["kind"] == "epoch" and float(rows[4]["val_accuracy"]) == pytest.approx(0.4)
     assert rows[-1]["run"] == "renamed" and rows[-1]["val_loss"] == ""
 
