@@ -250,3 +250,25 @@ def test_a_colour_image_file_stays_in_colour_for_a_colour_model(qtbot, tmp_path)
     assert window.input_panel.open_image(tmp_path / "light.png")
     assert window.x[..., 0].mean() > 0.85 and "inverted" not in window.input_panel.status.text()
     assert np.array_equal(window.live_view.input_item.image, window.x)
+
+
+def test_continue_extends_the_run_and_train_from_scratch_starts_again_from_the_seed(qtbot):
+    window = lab_window(qtbot, tiny_model(), synthetic("bars", size=8, n_train=64, n_test=16, seed=0))
+    panel = window.training_panel
+    configure(panel, lr=0.05, batch=16, epochs=1)
+    panel.scratch_button.click()
+    wait_idle(qtbot, panel)
+    first = panel.run
+    panel.start_button.click()  # Continue
+    wait_idle(qtbot, panel)
+    assert panel.runs == [first] and first.epochs["position"] == [1, 2] and first.batches["samples"][-1] == 128
+    assert first.batches["seconds"] == sorted(first.batches["seconds"])
+    panel.scratch_button.click()  # the same seed: the same fresh weights, the same first batch
+    wait_idle(qtbot, panel)
+    again = panel.run
+    assert len(panel.runs) == 2 and again.seed == first.seed == 0 and again.epochs["position"] == [1]
+    assert again.batches["loss"][0] == pytest.approx(first.batches["loss"][0])
+    panel.seed_spin.setValue(7)
+    panel.scratch_button.click()
+    wait_idle(qtbot, panel)
+    assert panel.run.seed == 7 and panel.run.batches["loss"][0] != pytest.approx(first.batches["loss"][0])
