@@ -5,7 +5,7 @@ from .engine.model import Sequential
 from .limits import as_path, read_json
 from .paths import MODELS, WEIGHTS
 
-PRESETS = ("lecture", "kerasy-mnist", "lenet", "same-padding", "allconv-bn")
+PRESETS = ("lecture", "kerasy-mnist", "lenet", "same-padding", "allconv-bn", "dense")
 
 
 def load_model_file(path, seed=None) -> Sequential:
@@ -44,3 +44,18 @@ def preset_model(spec, weights=None, seed=None) -> Sequential:
     elif shipped is not None and shipped.is_file():
         model.load_weights(shipped)
     return model
+
+
+def preset_for(name: str, input_shape, classes: int, seed=0) -> Sequential:
+    """Preset ``name`` rebuilt for images of ``input_shape`` (H, W, C) and ``classes`` outputs (its last
+    Dense layer resized); ValueError with the engine's reason when its layers do not fit that input."""
+    config = load_preset(name).get_config()
+    body = config["config"]
+    body["input_shape"] = list(input_shape)
+    dense = [layer for layer in body["layers"] if layer["class_name"] == "Dense"]
+    if not dense:
+        raise ValueError(f"preset {name!r} has no Dense layer to give {classes} outputs")
+    dense[-1]["config"]["units"] = int(classes)
+    if tuple(input_shape) != tuple(load_preset(name).input_shape) or classes != 10:
+        body["name"] = f"{name} {'x'.join(map(str, input_shape))}"
+    return Sequential.from_config(config, seed=seed)

@@ -11,6 +11,7 @@ unpickling), or a folder of images with one sub-folder per class.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +23,25 @@ from .dataset import Dataset, images_to_float, labels_to_ids, stratified_split
 from .synthetic_sets import CLASS_NAMES as SYNTHETIC_CLASSES
 from .synthetic_sets import synthetic
 
-__all__ = ["Dataset", "load_dataset", "synthetic", "DATASET_NAMES", "SHIPPED_MNIST"]
+__all__ = ["Dataset", "load_dataset", "synthetic", "DATASET_NAMES", "SHIPPED_MNIST", "keras_cache_datasets"]
 
 SHIPPED_MNIST = DATASETS / "mnist_5k.npz"
 DATASET_NAMES = ("mnist", *SYNTHETIC_CLASSES)
+# What keras.datasets leaves in its cache folder (Keras 3 first, then Keras 2), and what it is called.
+KERAS_CACHE = (("MNIST", ("mnist.npz",)), ("Fashion-MNIST", ("fashion-mnist",)),
+               ("CIFAR-10", ("cifar-10-batches-py-target/cifar-10-batches-py", "cifar-10-batches-py")))
+
+
+def keras_cache_datasets(keras_home=None) -> list[tuple[str, Path]]:
+    """(name, path) of the datasets Keras has downloaded before (``$KERAS_HOME`` or ``~/.keras``, in
+    ``datasets/``), for ``load_dataset``. Looks only; never downloads."""
+    folder = Path(keras_home or os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "datasets"
+    found = []
+    for name, entries in KERAS_CACHE:
+        path = next((folder / entry for entry in entries if (folder / entry).exists()), None)
+        if path is not None:
+            found.append((name, path))
+    return found
 
 
 def load_dataset(source="mnist", *, seed=0, test_fraction: float = 0.2, size: int = 28) -> Dataset:

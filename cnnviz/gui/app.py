@@ -1,6 +1,7 @@
 """Start the desktop app: ``python main.py`` (or ``cnnviz``), ``--screenshot PATH`` to render and exit.
 
-    python main.py [--model PRESET|FILE.json] [--weights FILE.npz] [--sample INDEX] [--lesson FILE]
+    python main.py [--model PRESET|FILE.json] [--weights FILE.npz] [--data NAME|PATH] [--sample INDEX]
+                   [--lesson FILE]
                    [--step N] [--view NAME] [--screenshot PATH] [--size 1280x800]
 """
 from __future__ import annotations
@@ -21,9 +22,11 @@ DEFAULT_MODEL = "lecture"
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="cnnviz", description="Watch a CNN learn, step by step.")
-    parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help=f"a preset {list(PRESETS)} or a JSON architecture file (default {DEFAULT_MODEL})")
+    parser.add_argument("--model", help=f"a preset {list(PRESETS)} or a JSON architecture file (default "
+                        f"{DEFAULT_MODEL}, or a preset rebuilt for a --data it does not fit)")
     parser.add_argument("--weights", help="an .npz weights file (default: the shipped weights of the preset, if any)")
+    parser.add_argument("--data", help="a dataset as cnnviz-train takes it: mnist (the shipped digits, default), bars, "
+                        "edges, crosses, or a path (IDX folder, .npz, CIFAR-10 folder, folder of images by class)")
     parser.add_argument("--sample", type=int,
                         help="index of the test sample to trace (default: the first one the model is unsure about)")
     parser.add_argument("--step", type=int, default=0, help="advance N frames before showing the window")
@@ -58,6 +61,16 @@ def load_default_dataset():
         return None
 
 
+def fitting_model(model, dataset, model_chosen: bool):
+    """The model to start with: ``model``, or (when --model was not given) the first preset rebuilt for a
+    dataset the default does not fit."""
+    from .datasets import fits, fitting_presets
+
+    if model_chosen or dataset is None or fits(model, dataset):
+        return model
+    return next(iter(fitting_presets(dataset).values()), model)
+
+
 def first_unsure_sample(model, dataset, threshold: float = 0.9) -> int:
     """Index of the first test sample whose true class gets probability < threshold (0 if none).
 
@@ -75,7 +88,8 @@ def first_unsure_sample(model, dataset, threshold: float = 0.9) -> int:
 def build_window(model, dataset=None, sample=None):
     """The composition root: the application state, the window, and every panel and menu, each
     given what it needs in its constructor. Returns the window; its ``state``, ``training_panel``,
-    ``experiment_panel``, ``weights_io``, ``model_menu``, ``lesson_panel`` and ``export_actions`` are the parts built here."""
+    ``experiment_panel``, ``weights_io``, ``model_menu``, ``dataset_menu``, ``live_view``,
+    ``evaluation_view``, ``lesson_panel`` and ``export_actions`` are the parts built here."""
     from PyQt5.QtCore import QEvent, QObject, Qt
 
     from .experiment_panel import ExperimentPanel
@@ -85,6 +99,9 @@ def build_window(model, dataset=None, sample=None):
     from .main_window import MainWindow
     from .model_builder import ModelMenu
     from .state import AppState
+    from .datasets import DatasetMenu
+    from .evaluation_view import EvaluationView
+    from .live_view import LiveNetworkView
     from .training_panel import TrainingPanel, scrolled
     from .weights_io import WeightsFiles
 
@@ -97,6 +114,12 @@ def build_window(model, dataset=None, sample=None):
     window.weights_io = WeightsFiles(state, window, training)
     window.model_menu = ModelMenu(state, window)
     window.menuBar().insertMenu(window.help_menu.menuAction(), window.model_menu)
+    window.dataset_menu = DatasetMenu(state, window)
+    window.file_menu.insertMenu(window.file_menu.actions()[1], window.dataset_menu)
+    window.live_view = LiveNetworkView(state, training)
+    window.add_panel(scrolled(window.live_view), "Live")
+    window.evaluation_view = EvaluationView(training, window.input_panel)
+    window.add_panel(scrolled(window.evaluation_view), "Evaluation")
 
     def widen_side_area(_=None, width: int = 440) -> None:
         """Plots need room: the side area grows (never shrinks) while the Training or Experiment tab shows."""
@@ -126,7 +149,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         width, height = (int(n) for n in args.size.lower().split("x"))
-        model = preset_model(args.model, args.weights, args.seed)
+        model = preset_model(args.model or DEFAULT_MODEL, args.weights, args.seed)
         if args.lesson:
             load_lesson(args.lesson)  # a file that is no lesson is said here, before any window opens
     except ValueError as error:
@@ -144,7 +167,17 @@ def main(argv=None) -> int:
     from . import fault_report
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    dataset = load_default_dataset()
+    if args.data is None:
+        dataset = load_default_dataset()
+    else:
+        from ..data import load_dataset
+
+        try:
+            dataset = load_dataset(args.data)
+        except (ValueError, OSError, MemoryError) as error:
+            print(f"cnnviz: --data: {error}", file=sys.stderr)
+            return 2
+        model = fitting_model(model, dataset, args.model is not None)
     sample = None
     if dataset is not None:
         if args.sample is None:
@@ -166,6 +199,8 @@ def main(argv=None) -> int:
     if args.view:
         window.show_view(args.view)
     window.show()
+    if not args.screenshot:
+        window.dataset_menu.offer_fitting_model()
     if args.screenshot:
         app.processEvents()
         window.draw_frame()  # again at the final size: the equation text reflows

@@ -32,3 +32,4 @@ def symmetric_levels(array) -> tuple[float, float]:
     top = float(finite.max()) if finite.size else 0.0
     top = top if top > 0 else 1.0
     return -top, top
+

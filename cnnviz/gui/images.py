@@ -53,9 +53,9 @@ def load_image(path, shape) -> tuple[np.ndarray, bool]:
     """An image file -> (float32 array of ``shape`` (H, W, C), inverted).
 
     Decoded with Pillow by ``cnnviz.data.formats.read_image`` (pixel count checked from the header
-    first) and resized with Pillow. MNIST digits are light ink on a dark background; a mostly light
-    picture (a digit drawn on paper) is inverted to match, and ``inverted`` says so. Raises
-    ValueError for unreadable, huge or non-regular files.
+    first) and resized with Pillow. MNIST digits are light ink on a dark background; for a grey model
+    a mostly light picture (a digit drawn on paper) is inverted to match, and ``inverted`` says so;
+    colour images never are. Raises ValueError for unreadable, huge or non-regular files.
     """
     from PIL import Image
 
@@ -69,7 +69,7 @@ def load_image(path, shape) -> tuple[np.ndarray, bool]:
     if channels == 1:
         image = image.convert("L")
     x = np.asarray(image, np.float32).reshape(height, width, channels) / 255
-    inverted = bool(x.mean() > 0.5)
+    inverted = channels == 1 and bool(x.mean() > 0.5)  # a photo for a colour model is taken as it is
     return (1 - x if inverted else x), inverted
 
 

@@ -70,6 +70,16 @@ class AppState(QObject):
         self.model_changed.emit()
         self.trace_changed.emit(False)
 
+    def set_dataset(self, dataset) -> None:
+        """A new dataset: the model stays (training of it stops), the dataset's test sample 0 is the input."""
+        previous = (self.dataset, self.x)
+        self.dataset, self.x = dataset, None
+        try:
+            self.set_model(self.model)
+        except BaseException:
+            self.dataset, self.x = previous
+            raise
+
     def set_sample(self, x, label, description: str = "") -> None:
         """A new input (H, W, C) with its true class id (None or negative: not known yet); the cursor
         keeps its position."""

@@ -10,8 +10,12 @@ Control from the GUI thread (thread-safe, acting between batches): ``pause()``, 
 resetting the network). Signals carry plain Python numbers, never live arrays:
 
 - ``progress(list[dict])``: batch records (epoch, epochs, batch, batches, loss, accuracy, size, position
-  in epochs, samples_per_s, time_left), sent in chunks at most every ``FLUSH_SECONDS``;
-- ``epoch_done(dict)``: epoch, loss, accuracy, val_loss, val_accuracy (None without validation);
+  in epochs, samples and seconds of training so far, samples_per_s, time_left), sent in chunks at most
+  every ``FLUSH_SECONDS``;
+- ``epoch_done(dict)``: epoch, samples, seconds, loss, accuracy, val_loss, val_accuracy (None without
+  validation) and val_predicted ((N,) predicted class ids of the validation samples, or None);
+- ``snapshot(dict)``: at most every ``SNAPSHOT_SECONDS`` once ``set_live_sample`` gave a sample: the
+  network on it (``engine.evaluation.live_snapshot``) and ``weights`` (or None), all copies;
 - ``paused(str)``: "" for a requested pause, else why (a non-finite loss, or an update that made weights
   non-finite: that batch is rolled back, so the weights stay the last finite ones);
 - ``done(str)``: "finished", "stopped" or "error: ..." once the run is over.
@@ -26,10 +30,12 @@ from dataclasses import dataclass
 import numpy as np
 from PyQt5.QtCore import QObject, pyqtSignal
 
+from ..engine.evaluation import live_snapshot
 from ..engine.model import Sequential, accuracy
 from ..engine.optimizers import get_optimizer
 
 FLUSH_SECONDS = 0.1  # the plots redraw every 0.2 s: more often would only wake the GUI thread
+SNAPSHOT_SECONDS = 0.3  # the live views redraw this often at most
 OPTIMIZER_NAMES = ("sgd", "adam", "rmsprop", "adagrad")
 
 
@@ -100,6 +106,7 @@ class TrainingWorker(QObject):
     epoch_done = pyqtSignal(object)
     paused = pyqtSignal(str)
     done = pyqtSignal(str)
+    snapshot = pyqtSignal(object)
 
     def __init__(self, model: Sequential, x, y, x_val=None, y_val=None, settings: Hyperparameters | None = None,
                  seed=0):
@@ -120,6 +127,8 @@ class TrainingWorker(QObject):
         self._pause_requested = self._stop_requested = False
         self._pending = None
         self._finite = None  # the weights before the current batch, to roll back to
+        self._live_sample, self._live_weights, self._viewer = None, False, None
+        self._last_snapshot = 0.0
 
     # ------------------------------------------------------------------ control (any thread)
     def pause(self) -> None:
@@ -141,6 +150,31 @@ class TrainingWorker(QObject):
         settings.make_optimizer()
         with self._control:
             self._pending = copy.copy(settings)
+
+    def set_live_sample(self, x, weights: bool = False) -> None:
+        """Send ``snapshot``s of the network on x: (H, W, C) from now on (None: stop sending them), with a
+        copy of all the ``weights`` if asked (for tracing the sample in the GUI)."""
+        with self._control:
+            self._live_sample = None if x is None else np.array(x, np.float32)
+            self._live_weights = weights
+
+    def _send_snapshot(self) -> None:
+        """A snapshot of the network on the live sample, if one is due (called between batches).
+
+        It runs on a twin of the model (its weights copied in), so the training model's batch-sized
+        scratch buffers are not replaced by one-sample ones."""
+        with self._control:
+            x, weights = self._live_sample, self._live_weights
+        now = time.perf_counter()
+        if x is None or now - self._last_snapshot < SNAPSHOT_SECONDS:
+            return
+        self._last_snapshot = now
+        if self._viewer is None:
+            self._viewer = Sequential.from_config(self.model.get_config())
+        self._viewer.set_weights(self.model.get_weights())
+        snapshot = live_snapshot(self._viewer, x)
+        snapshot["weights"] = self._viewer.get_weights() if weights else None
+        self.snapshot.emit(snapshot)
 
     def copy_state(self):
         """(weights dict, optimizer) copies of the model being trained, taken between batches."""
@@ -234,19 +268,21 @@ class TrainingWorker(QObject):
                     "epoch": epoch, "epochs": self.settings.epochs, "batch": batch,
                     "batches": batch + 1 + -(-(n - start) // size),  # done + still to come at this size
                     "loss": float(logs["loss"]), "accuracy": float(logs["accuracy"]), "size": len(index),
-                    "position": epoch + start / n, "samples_per_s": rate,
+                    "position": epoch + start / n, "samples": trained_samples, "seconds": trained_seconds,
+                    "samples_per_s": rate,
                     "time_left": remaining / rate if rate else None})
                 batch += 1
                 if time.perf_counter() - self._last_flush >= FLUSH_SECONDS:
                     self._flush()
+                self._send_snapshot()
             self._flush()
-            logs = {"epoch": epoch, "loss": loss_sum / n, "accuracy": correct_sum / n, "val_loss": None,
-                    "val_accuracy": None}
+            logs = {"epoch": epoch, "samples": trained_samples, "seconds": trained_seconds, "loss": loss_sum / n,
+                    "accuracy": correct_sum / n, "val_loss": None, "val_accuracy": None, "val_predicted": None}
             if self.validation is not None:
                 scores = self._validate()
                 if scores is None:
                     return "stopped"
-                logs["val_loss"], logs["val_accuracy"] = scores
+                logs["val_loss"], logs["val_accuracy"], logs["val_predicted"] = scores
             self.epoch_done.emit(logs)
             epoch += 1
 
@@ -274,7 +310,7 @@ class TrainingWorker(QObject):
         return "its update made some weights NaN or infinite", None
 
     def _validate(self, chunk: int = 256):
-        """(loss, accuracy) on the validation data; None if a stop comes in between chunks."""
+        """(loss, accuracy, predicted class ids) on the validation data; None if a stop comes in between."""
         x, y = self.validation
         outputs = []
         for start in range(0, len(x), chunk):
@@ -283,5 +319,5 @@ class TrainingWorker(QObject):
             with self.lock:
                 outputs.append(self.model.predict(x[start:start + chunk]))
         y_pred = np.concatenate(outputs)
-        return float(self.model.compute_loss(y_pred, y)), accuracy(y_pred, y)
+        return float(self.model.compute_loss(y_pred, y)), accuracy(y_pred, y), y_pred.argmax(axis=1)
 

@@ -15,3 +15,4 @@ xvfb-run -a -s "-screen 0 1280x800x24" python resources/screenshots/training.py 
 # the README's lesson GIF: slide 1 of the shipped convolution lesson
 python -m cnnviz.gui.lessons.export resources/lessons/convolution.cnnviz-lesson.json --out /tmp/cnnviz-lesson-gif \
     --format gif --size 800x500 && cp /tmp/cnnviz-lesson-gif/01-*.gif resources/screenshots/lesson-convolution.gif
+xvfb-run -a -s "-screen 0 1280x800x24" python resources/screenshots/runs.py  # trains two networks: a minute

@@ -12,8 +12,7 @@ sys.path.insert(0, str(ROOT))
 from PyQt5.QtCore import QEventLoop, QTimer  # noqa: E402
 from PyQt5.QtWidgets import QApplication  # noqa: E402
 
-from cnnviz.gui.app import load_default_dataset  # noqa: E402
-from cnnviz.gui.app import build_window  # noqa: E402
+from cnnviz.gui.app import build_window, load_default_dataset  # noqa: E402
 from cnnviz.presets import load_preset  # noqa: E402
 
 app = QApplication(sys.argv[:1])

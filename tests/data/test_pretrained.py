@@ -6,7 +6,8 @@ from cnnviz.engine.model import load_model
 from cnnviz.paths import WEIGHTS
 from cnnviz.presets import PRESETS, load_preset
 
-TARGETS = {"kerasy-mnist": 0.97, "lecture": 0.90, "lenet": 0.95, "same-padding": 0.96, "allconv-bn": 0.90}
+TARGETS = {"kerasy-mnist": 0.97, "lecture": 0.90, "lenet": 0.95, "same-padding": 0.96, "allconv-bn": 0.90,
+           "dense": 0.93}
 
 
 @pytest.mark.parametrize("preset", PRESETS)

@@ -60,21 +60,23 @@ def test_training_reports_epochs_fills_the_plots_and_updates_the_live_model(qtbo
     configure(panel, epochs=3)
     before = window.state.model.weights_by_name()
     assert panel.start()
-    epochs = []
-    panel.worker.epoch_done.connect(epochs.append)
     with qtbot.waitSignal(panel.state_changed, timeout=WAIT_MS, check_params_cb=lambda s: s == "idle"):
         pass
-    assert [e["epoch"] for e in epochs] == [0, 1, 2]
-    assert all(np.isfinite(e["val_loss"]) and 0 <= e["val_accuracy"] <= 1 for e in epochs)
+    epochs = panel.run.epochs  # recorded from the worker's epoch_done
+    assert epochs["position"] == [1, 2, 3]
+    assert all(np.isfinite(loss) and 0 <= accuracy <= 1 for loss, accuracy in zip(epochs["val_loss"],
+                                                                                  epochs["val_accuracy"]))
     batches = 3 * 96 // 16
-    x, loss = panel.loss_plot.raw.getData()
+    run = panel.run
+    raw, smooth, validation = panel.loss_plot.curves[run]
+    x, loss = raw.getData()
     assert len(x) == batches and np.all(np.diff(x) > 0) and x[-1] == pytest.approx(3.0)
-    assert len(panel.loss_plot.smooth.getData()[1]) == batches
-    assert len(panel.accuracy_plot.raw.getData()[1]) == batches
-    val_x, val_loss = panel.loss_plot.validation.getData()
-    assert list(val_x) == [1, 2, 3] and list(val_loss) == pytest.approx([e["val_loss"] for e in epochs])
-    assert panel.loss_plot.plotItem.legend is not None
-    assert panel.loss_plot.plotItem.getAxis("bottom").labelText == "epoch"
+    assert len(smooth.getData()[1]) == batches
+    assert len(panel.accuracy_plot.curves[run][0].getData()[1]) == batches
+    val_x, val_loss = validation.getData()
+    assert list(val_x) == [1, 2, 3] and list(val_loss) == pytest.approx(epochs["val_loss"])
+    assert [label.text for _, label in panel.loss_plot.legend.items] == ["tiny, sgd 0.05"]
+    assert panel.loss_plot.plotItem.getAxis("bottom").labelText == "epochs"
     assert "epoch 3/3" in panel.progress.format() and "samples/s" in panel.speed.text()
     after = window.state.model.weights_by_name()
     assert any(not np.array_equal(before[k], after[k]) for k in before), "the live model got the trained weights"
@@ -108,12 +110,12 @@ def test_pause_shows_current_weights_then_resume_and_stop(qtbot):
     assert np.array_equal(window.state.trace.records[-1].params["kernel"], live["dense_1/kernel"])
     qtbot.wait(100)
     assert all(np.array_equal(live[k], window.state.model.weights_by_name()[k]) for k in live), "paused means no training"
-    count = len(panel.history["x"])
+    count = len(panel.run.batches["loss"])
     panel.pause_button.click()
     assert panel.state == "running"
     with qtbot.waitSignal(panel.worker.epoch_done, timeout=WAIT_MS):
         pass
-    assert len(panel.history["x"]) > count
+    assert len(panel.run.batches["loss"]) > count
     with qtbot.waitSignal(panel.state_changed, timeout=WAIT_MS, check_params_cb=lambda s: s == "idle"):
         panel.stop_button.click()
     assert panel.worker is None and "stopped" in panel.status.text()
@@ -146,6 +148,9 @@ def test_learning_rate_change_applies_without_resetting_the_network(qtbot):
     final = window.state.model.weights_by_name()
     assert all(np.array_equal(trained[k], final[k]) for k in final), "not reset, and lr 0 froze it"
     assert window.state.model.optimizer.learning_rate == 0.0
+    changes = panel.run.hyperparameters["changes"]  # the run says how it was trained
+    assert panel.run.hyperparameters["learning_rate"] == pytest.approx(0.05)
+    assert [c["learning_rate"] for c in changes] == pytest.approx([0.02, 0.0]) and changes[0]["from_epoch"] >= 1
 
 
 def test_switching_optimizer_between_epochs_keeps_the_weights(qtbot):
@@ -203,15 +208,19 @@ def test_start_refuses_data_that_does_not_fit(qtbot, messages):
     window.state.dataset = synthetic("bars", size=10, n_train=8, n_test=4)
     assert not panel.start()
     assert panel.state == "idle" and "8x8x1" in messages[-1][1] and "10x10x1" in messages[-1][1]
+    weights = window.state.model.weights_by_name()
+    assert not panel.train_from_scratch() and "10x10x1" in messages[-1][1]
+    assert all(np.array_equal(weights[k], window.state.model.weights_by_name()[k]) for k in weights), "nothing lost"
     window.state.dataset = None
     assert not panel.start() and "no dataset" in messages[-1][1]
 
 
-def test_a_new_architecture_stops_training_and_clears_the_plots(qtbot):
+def test_a_new_architecture_stops_training_and_keeps_its_run(qtbot):
     window, panel = endless_training(qtbot, until="epoch_done")
     old = window.state.model
+    run = panel.run
     window.state.set_model(tiny_model(filters=3, seed=1))
-    assert panel.state == "idle" and panel.history["x"] == []
+    assert panel.state == "idle" and panel.runs == [run] and run.epochs["val_loss"]
     assert window.state.model.layers[0].params["kernel"].shape[-1] == 3 and old is not window.state.model
 
 

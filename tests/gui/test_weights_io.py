@@ -12,6 +12,7 @@ from PyQt5.QtWidgets import QFileDialog, QMessageBox
 from cnnviz.engine.model import load_model
 from cnnviz.engine.weights import ARCHITECTURE_KEY
 from cnnviz.gui import weights_io
+from cnnviz.runs import Run
 from tests.gui.test_training import endless_training, tiny_model, tiny_window
 
 
@@ -119,8 +120,7 @@ BAD_KINDS = ("truncated", "not_npz", "wrong_shapes", "non_finite", "pickled", "b
 def test_a_bad_file_shows_a_message_and_changes_nothing(qtbot, tmp_path, messages, monkeypatch, kind):
     window = tiny_window(qtbot)
     panel = window.training_panel
-    panel.history["x"].append(0.5)  # something in the plots that must stay
-    panel.history["loss"].append(1.0)
+    panel.add_run(Run("kept", "tiny", "", {}))  # something in the plots that must stay
     path = make_bad_file(kind, window, tmp_path)
     model, trace, weights = window.state.model, window.state.trace, window.state.model.weights_by_name()
     position = window.controller.cursor.position
@@ -130,7 +130,7 @@ def test_a_bad_file_shows_a_message_and_changes_nothing(qtbot, tmp_path, message
     assert "Nothing was changed" in messages[0][1] and str(path.name) in messages[0][1]
     assert window.state.model is model and window.state.trace is trace and window.controller.cursor.position == position
     assert all(np.array_equal(weights[k], v) for k, v in window.state.model.weights_by_name().items())
-    assert panel.history["x"] == [0.5]
+    assert [run.label for run in panel.runs] == ["kept"]
     assert weights_io.recent_files() == []
 
 

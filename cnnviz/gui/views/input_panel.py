@@ -160,6 +160,17 @@ class InputPanel(QWidget):
             self._mistakes = np.flatnonzero(self.predict(x) != self.dataset.y_test)
         self._next_where(self._mistakes)
 
+    def choose_among(self, indices, what: str) -> None:
+        """Show the first of these test samples (e.g. a cell of the confusion matrix); "Next misclassified"
+        then steps through the others, until the weights change."""
+        indices = np.asarray(indices, np.int64)
+        if self.dataset is None or indices.size == 0:
+            self.status.setText(f"no test sample is {what}")
+            return
+        self._mistakes = indices
+        self.choose_index(int(indices[0]))
+        self.status.setText(f"{self.status.text()}: 1 of {indices.size} {what}")
+
     # ------------------------------------------------------------------ own inputs
     def use_drawing(self) -> None:
         """The drawing, centred and scaled as MNIST digits are (20x20 box, centre of mass in the middle)."""
