@@ -70,6 +70,11 @@ class AppState(QObject):
         self.model_changed.emit()
         self.trace_changed.emit(False)
 
+    def set_optimizer(self, optimizer) -> None:
+        """The one optimizer of the model: the step-through's update shows it and training uses it."""
+        self.model.optimizer = optimizer
+        self.refresh_trace()
+
     def set_dataset(self, dataset) -> None:
         """A new dataset: the model stays (training of it stops), the dataset's test sample 0 is the input."""
         previous = (self.dataset, self.x)

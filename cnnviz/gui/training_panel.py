@@ -264,6 +264,7 @@ class TrainingPanel(QWidget):
         self.timer.timeout.connect(self.refresh)
         app_state.model_changed.connect(self._model_changed)
         app_state.sample_changed.connect(self._sample_changed)
+        self._show_optimizer(app_state.model.optimizer)
         self._set_state("idle")
 
     @staticmethod
@@ -287,9 +288,36 @@ class TrainingPanel(QWidget):
                                epochs=self.epochs_spin.value(), weight_decay=self.decay_spin.value(),
                                lr_decay=self.lr_decay_spin.value())
 
+    def _show_optimizer(self, optimizer) -> None:
+        """The settings boxes show the model's own optimizer: one optimizer for the step-through and
+        for training."""
+        if optimizer.name not in OPTIMIZER_NAMES:
+            return
+        boxes = (self.optimizer_combo, self.lr_spin, self.momentum_spin, self.decay_spin, self.lr_decay_spin)
+        for box in boxes:
+            box.blockSignals(True)
+        self.optimizer_combo.setCurrentText(optimizer.name)
+        self.lr_spin.setValue(optimizer.learning_rate)
+        if optimizer.name == "sgd":
+            self.momentum_spin.setValue(optimizer.momentum)
+        self.decay_spin.setValue(optimizer.weight_decay)
+        self.lr_decay_spin.setValue(optimizer.lr_decay)
+        for box in boxes:
+            box.blockSignals(False)
+        self.momentum_spin.setEnabled(optimizer.name == "sgd")
+
     def _settings_edited(self) -> None:
         self.momentum_spin.setEnabled(self.optimizer_combo.currentText() == "sgd")
-        if self.worker is None:
+        if self.worker is None:  # idle: the model's optimizer (what the Update step shows) follows at once
+            try:
+                optimizer = self.settings().make_optimizer()
+            except ValueError as error:
+                self.status.setText(f"Not applied: {error}")
+                return
+            if optimizer.get_config() != self.app_state.model.optimizer.get_config():
+                self.app_state.set_optimizer(optimizer)
+                self.status.setText(f"The step-through's update and training now use {optimizer.name}, "
+                                    f"learning rate {optimizer.learning_rate:g}.")
             return
         try:
             self.worker.set_hyperparameters(self.settings())
@@ -548,9 +576,11 @@ class TrainingPanel(QWidget):
             self.speed.setText(f"{outcome} · {self.speed.text()}")
 
     def _model_changed(self) -> None:
-        """A new architecture: training of the old one ends; its runs stay for comparison."""
+        """A new architecture: training of the old one ends; its runs stay for comparison. The boxes show
+        the new model's optimizer."""
         self.stop_and_wait()
         self.refresh()
+        self._show_optimizer(self.app_state.model.optimizer)
 
     # ------------------------------------------------------------------ runs
     def add_run(self, run: Run) -> None:

@@ -247,3 +247,19 @@ def test_gui_event_loop_keeps_running_while_training(qtbot):
     timer.stop()
     gaps = np.diff([started, *(t for t in ticks if t < ended[0]), ended[0]])
     assert len(ticks) > 10 and gaps.max() < 0.3, f"longest stall {gaps.max():.3f} s in {ended[0] - started:.2f} s"
+
+
+def test_one_optimizer_for_the_step_through_and_for_training(qtbot):
+    window = tiny_window(qtbot)
+    panel = window.training_panel
+    optimizer = window.state.model.optimizer
+    assert panel.optimizer_combo.currentText() == optimizer.name
+    assert panel.lr_spin.value() == pytest.approx(optimizer.learning_rate)
+    panel.optimizer_combo.setCurrentText("adam")
+    panel.lr_spin.setValue(0.002)
+    model_optimizer = window.state.model.optimizer
+    assert model_optimizer.name == "adam" and model_optimizer.learning_rate == pytest.approx(0.002)
+    step = next(s for s in window.state.trace.steps if s.phase == "update")
+    window.controller.jump(step.index, 0)
+    assert "adam, η = 0.002" in window.equation.toPlainText() and "β₁" in step.formula
+    assert not panel.momentum_spin.isEnabled(), "momentum is SGD's"
