@@ -34,6 +34,8 @@ def parse_args(argv=None):
     parser.add_argument("--lesson", metavar="FILE", help="open a lesson (*.cnnviz-lesson.json) and show its first slide")
     parser.add_argument("--screenshot", metavar="PATH", help="render the window to a PNG file and exit")
     parser.add_argument("--size", default="1280x800", help="window size WIDTHxHEIGHT (default 1280x800)")
+    parser.add_argument("--present", action="store_true",
+                        help="start in presentation mode (F5; full screen, or at --size with --screenshot)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights when none are loaded")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser.parse_args(argv)
@@ -199,6 +201,8 @@ def main(argv=None) -> int:
     if args.view:
         window.show_view(args.view)
     window.show()
+    if args.present:
+        window.lesson_panel.presentation.enter(full_screen=not args.screenshot)
     if not args.screenshot:
         window.dataset_menu.offer_fitting_model()
     if args.screenshot:
