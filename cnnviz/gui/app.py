@@ -93,6 +93,7 @@ def build_window(model, dataset=None, sample=None):
     ``experiment_panel``, ``weights_io``, ``model_menu``, ``dataset_menu``, ``live_view``,
     ``evaluation_view``, ``lesson_panel`` and ``export_actions`` are the parts built here."""
     from PyQt5.QtCore import QEvent, QObject, Qt
+    from PyQt5.QtWidgets import QScrollArea
 
     from .experiment_panel import ExperimentPanel
     from .lessons.export_actions import ExportActions
@@ -123,11 +124,19 @@ def build_window(model, dataset=None, sample=None):
     window.evaluation_view = EvaluationView(training, window.input_panel)
     window.add_panel(scrolled(window.evaluation_view), "Evaluation")
 
-    def widen_side_area(_=None, width: int = 440) -> None:
-        """Plots need room: the side area grows (never shrinks) while the Training or Experiment tab shows."""
+    narrow = []  # the side area's width before a plot tab widened it
+
+    def fit_side_area(_=None, width: int = 440) -> None:
+        """Plots need room: the side area grows while a tab with plots shows, and gets its width back
+        when another tab (Input) shows again."""
         shown = window.side_tabs.currentWidget()
-        if window.side_dock.width() < width and shown.widget() in (training, experiment):
+        plots = isinstance(shown, QScrollArea) and shown.widget() in (
+            training, experiment, window.live_view, window.evaluation_view)
+        if plots and window.side_dock.width() < width:
+            narrow.append(window.side_dock.width())
             window.resizeDocks([window.side_dock], [width], Qt.Horizontal)
+        elif not plots and narrow:
+            window.resizeDocks([window.side_dock], [narrow.pop()], Qt.Horizontal)
 
     class CloseGuard(QObject):
         """Stops training and the experiment before the window closes: no thread outlives it."""
@@ -138,7 +147,7 @@ def build_window(model, dataset=None, sample=None):
                 experiment.shutdown()
             return False
 
-    window.side_tabs.currentChanged.connect(widen_side_area)
+    window.side_tabs.currentChanged.connect(fit_side_area)
     window.close_guard = CloseGuard(window)
     window.installEventFilter(window.close_guard)
     # Last, so its close filter runs first: keeping the window for an unsaved lesson stops nothing.

@@ -198,6 +198,16 @@ class ModelBuilderDialog(QDialog):
             spin.setValue(n)
             spin.blockSignals(False)
         self._rebuild(entries_of(model), name=model.name)
+        self._choose_fitting_kind()
+
+    def _choose_fitting_kind(self) -> None:
+        """Offer first a layer kind that can follow the model as it is (Dense after a flat output, not
+        Conv2D), so the dialog does not open on an error for its own default."""
+        for index in range(self.kind_combo.count()):
+            self.kind_combo.setCurrentIndex(index)
+            if self.add_button.isEnabled():
+                return
+        self.kind_combo.setCurrentIndex(0)
 
     def _rebuild(self, entries, name=None) -> bool:
         """Use ``entries`` if the engine can build them; else show its reason and keep the old ones."""

@@ -581,6 +581,9 @@ class TrainingPanel(QWidget):
         self.stop_and_wait()
         self.refresh()
         self._show_optimizer(self.app_state.model.optimizer)
+        self.status.setText(f"{self.app_state.model.name}: train it from scratch, or continue from its weights.")
+        self.progress.setValue(0)
+        self.progress.setFormat("ready")
 
     # ------------------------------------------------------------------ runs
     def add_run(self, run: Run) -> None:

@@ -151,3 +151,13 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as exit_info:
         app.main(["--version"])
     assert exit_info.value.code == 0 and capsys.readouterr().out == f"cnnviz {__version__}\n"
+
+
+def test_the_training_tab_widens_the_side_area_only_while_it_shows(qtbot):
+    window = make_window(qtbot)
+    qtbot.wait(20)
+    before = window.side_dock.width()
+    window.side_tabs.setCurrentIndex(1)  # Training
+    qtbot.waitUntil(lambda: window.side_dock.width() > before, timeout=2000)
+    window.side_tabs.setCurrentIndex(0)  # Input again
+    qtbot.waitUntil(lambda: abs(window.side_dock.width() - before) <= 2, timeout=2000)

@@ -126,3 +126,13 @@ def test_model_menu_switches_the_window_model(qtbot, tmp_path, monkeypatch, mess
     current = window.state.model
     assert not menu.open_dialog()
     assert window.state.model is current and "not a valid JSON" in messages[-1][1]
+
+
+def test_the_builder_opens_on_a_layer_that_fits_without_an_error(qtbot):
+    from cnnviz.gui.model_builder import ModelBuilderDialog
+    from cnnviz.presets import preset_model
+
+    dialog = ModelBuilderDialog(preset_model("lecture", seed=0))
+    qtbot.addWidget(dialog)
+    assert dialog.add_button.isEnabled() and "✗" not in dialog.preview_label.text()
+    assert dialog.kind_combo.currentText() != "Conv2D", "a Conv2D cannot follow the flat softmax output"

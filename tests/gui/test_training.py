@@ -263,3 +263,11 @@ def test_one_optimizer_for_the_step_through_and_for_training(qtbot):
     window.controller.jump(step.index, 0)
     assert "adam, η = 0.002" in window.equation.toPlainText() and "β₁" in step.formula
     assert not panel.momentum_spin.isEnabled(), "momentum is SGD's"
+
+
+def test_a_new_model_does_not_keep_the_old_runs_progress_text(qtbot):
+    window = tiny_window(qtbot)
+    panel = window.training_panel
+    panel.status.setText("Training finished. Every view shows the trained weights.")
+    window.state.set_model(tiny_model(filters=3, seed=2))
+    assert "finished" not in panel.status.text() and "from scratch" in panel.status.text()
