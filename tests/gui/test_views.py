@@ -425,3 +425,27 @@ def test_batch_normalization_steps_show_their_cell_in_the_feature_maps(qtbot):
     assert f"{window.state.trace.records[step.layer_index].name}, channel {c}" == view.large.title_text
     text = window.equation.toPlainText()
     assert "statistics (moving)" in text and fmt(frame.x_hat) in text and fmt(frame.z) in text
+
+
+def test_presentation_mode_numbers_are_readable_from_the_back_row(qtbot, window):
+    """At 1920x1080 in presentation mode (F5): numbers on cells and in the equation panel are at least
+    18 px, and every frame's result stays on screen."""
+    from PyQt5.QtWidgets import QApplication
+
+    window.resize(1920, 1080)
+    window.controller.jump_global(5707)
+    qtbot.keyClick(window, Qt.Key_F5)
+    qtbot.waitUntil(lambda: not window.side_dock.isVisible(), timeout=2000)
+    qtbot.keyClick(window, Qt.Key_Escape)
+    qtbot.waitUntil(lambda: window.side_dock.isVisible(), timeout=2000)
+    window.lesson_panel.presentation.enter(full_screen=False)  # offscreen: at the window's own 1080 lines
+    qtbot.wait(50)
+    dpi = QApplication.primaryScreen().logicalDotsPerInch()
+    pixels = lambda font: font.pointSizeF() * dpi / 72  # noqa: E731
+    view = window.tabs.currentWidget()
+    shown = [t for p in view.panels for t in p.texts if t.isVisible()]
+    assert shown and min(pixels(t.textItem.font()) for t in shown) >= 18
+    assert pixels(window.equation.font()) >= 18
+    frame = window.state.trace.frame(window.controller.cursor.step, window.controller.cursor.frame)
+    cursor = window.equation.document().find(fmt(frame.sum))
+    assert window.equation.cursorRect(cursor).bottom() < window.equation.viewport().height()

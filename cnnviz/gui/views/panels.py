@@ -368,4 +368,4 @@ class View(QWidget):
 
     def set_font_scale(self, scale: float) -> None:
         for panel in self.panels:
-            panel.set_font_size(8 * scale)
+            panel.set_font_size(9 * scale)  # titles, and cell numbers when their cells have room
