@@ -166,7 +166,7 @@ def main(argv=None) -> int:
     except ValueError as error:
         print(f"cnnviz: {error}", file=sys.stderr)
         return 2
-    from PyQt5.QtCore import Qt
+    from PyQt5.QtCore import QCoreApplication, QEvent, Qt
     from PyQt5.QtWidgets import QApplication
 
     if QApplication.instance() is None and display_problem():
@@ -221,6 +221,7 @@ def main(argv=None) -> int:
         window.grab().save(args.screenshot, "PNG")
         window.setAttribute(Qt.WA_DeleteOnClose)  # Qt deletes it in order, not the garbage collector later
         window.close()
+        QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)  # now, while Python still runs
         print(args.screenshot)
         return 0
     return app.exec_()
