@@ -224,4 +224,7 @@ def main(argv=None) -> int:
         QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)  # now, while Python still runs
         print(args.screenshot)
         return 0
-    return app.exec_()
+    window.setAttribute(Qt.WA_DeleteOnClose)
+    code = app.exec_()
+    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)  # the closed window, before Python exits
+    return code
