@@ -94,17 +94,20 @@ def test_weights_and_sample_arguments(tmp_path, monkeypatch):
     model = app.preset_model("lecture", None, seed=5)
     path = tmp_path / "mine.npz"
     model.save_weights(path)
-    shown = []
+    seen = []  # what the window showed, read while it exists (the screenshot run deletes it)
     original = main_window.MainWindow.show_view
-    monkeypatch.setattr(main_window.MainWindow, "show_view",
-                        lambda self, name: (shown.append(self), original(self, name)))
+
+    def show_view(self, name):
+        original(self, name)
+        seen.append((self.state, self.tabs.currentWidget() is self.views["update"], self.input_panel.index_spin.value()))
+
+    monkeypatch.setattr(main_window.MainWindow, "show_view", show_view)
     assert app.main(["--weights", str(path), "--sample", "12", "--view", "update",
                      "--screenshot", str(tmp_path / "shot.png")]) == 0
-    window = shown[0]
-    kernel = window.state.model.layers[0].params["kernel"]
-    assert (kernel == model.layers[0].params["kernel"]).all()
-    assert (window.state.trace.x[0] == window.state.dataset.x_test[12]).all()
-    assert window.tabs.currentWidget() is window.views["update"] and window.input_panel.index_spin.value() == 12
+    state, update_shown, index = seen[0]
+    assert (state.model.layers[0].params["kernel"] == model.layers[0].params["kernel"]).all()
+    assert (state.trace.x[0] == state.dataset.x_test[12]).all()
+    assert update_shown and index == 12
     assert app.main(["--sample", "100000", "--screenshot", str(tmp_path / "x.png")]) == 2
 
 
