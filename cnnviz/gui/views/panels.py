@@ -112,6 +112,7 @@ class MapPanel:
         self.view.addItem(self.mark)
         self.more_boxes: list[Outline] = []  # the same window in every tile of a mosaic
         self.colorbar = None
+        self.colorbar_levels = None
         if colorbar:
             cmap = colormaps.DIVERGING if signed else colormaps.SEQUENTIAL
             self.colorbar = pg.ColorBarItem(values=(-1, 1), colorMap=cmap, interactive=False, width=14)
@@ -148,7 +149,9 @@ class MapPanel:
             self.background.setRect(rect)
             self.view.setRange(rect, padding=0.02)
         if self.colorbar is not None:
-            self.colorbar.setLevels(levels)
+            if tuple(levels) != self.colorbar_levels:  # re-laying the bar's axis costs more than a frame's picture
+                self.colorbar.setLevels(levels)
+                self.colorbar_levels = tuple(levels)
             self.colorbar.setVisible(True)
         if self.numbers_enabled:
             self._write_numbers(array, levels)
