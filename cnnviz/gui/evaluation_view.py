@@ -10,6 +10,7 @@ from PyQt5.QtGui import QBrush, QColor
 from PyQt5.QtWidgets import QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from ..engine.evaluation import cell_samples
+from .views.common import DrawnWhenShown
 
 
 def fmt_percent(share) -> str:
@@ -17,7 +18,7 @@ def fmt_percent(share) -> str:
     return "—" if share is None or not np.isfinite(share) else f"{100 * share:.0f}%"
 
 
-class EvaluationView(QWidget):
+class EvaluationView(DrawnWhenShown, QWidget):
     """Fed by ``training_panel.evaluated``; loads a clicked cell's samples with ``input_panel.choose_among``."""
 
     cell_chosen = pyqtSignal(int, int)
@@ -26,7 +27,7 @@ class EvaluationView(QWidget):
         super().__init__(parent)
         self.training_panel = training_panel
         self.input_panel = input_panel
-        self.result, self._pending = None, False
+        self.result = None
         self.caption = QLabel("The confusion matrix appears after the first training epoch, or press Evaluate.")
         self.caption.setWordWrap(True)
         self.table = QTableWidget(0, 0)
@@ -51,16 +52,7 @@ class EvaluationView(QWidget):
         """``result``: ``engine.evaluation.evaluate_predictions`` with the ``class_names``. Drawn when the tab
         is shown (a hidden table is not rebuilt at every epoch: that time would go from training)."""
         self.result = result
-        if self.isVisible():
-            self._draw(result)
-        else:
-            self._pending = True
-
-    def showEvent(self, event):
-        super().showEvent(event)
-        if self._pending:
-            self._pending = False
-            self._draw(self.result)
+        self.draw_when_shown(result)
 
     def _draw(self, result: dict) -> None:
         matrix, accuracy, names = result["matrix"], result["accuracy"], result["class_names"]

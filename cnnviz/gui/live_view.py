@@ -15,6 +15,7 @@ from PyQt5.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from ..engine.evaluation import live_snapshot
 from .colormaps import DIVERGING_LUT, SEQUENTIAL_LUT, sequential_levels, symmetric_levels
+from .views.common import DrawnWhenShown
 
 
 def tiles(images: np.ndarray, gap_value=np.nan, columns: int | None = None) -> np.ndarray:
@@ -50,7 +51,7 @@ def _image_box(title: str):
     return box, item
 
 
-class LiveNetworkView(QWidget):
+class LiveNetworkView(DrawnWhenShown, QWidget):
     """The Live tab for the application state's model and sample, fed by
     ``training_panel.snapshot_ready`` while training runs."""
 
@@ -58,7 +59,7 @@ class LiveNetworkView(QWidget):
         super().__init__(parent)
         self.app_state = app_state
         self.training_panel = training_panel
-        self.snapshot, self._pending = None, False
+        self.snapshot = None
         self.input_box, self.input_item = _image_box("input")
         self.channels_box, self.channels_item = _image_box("its channels (R, G, B)")
         self.kernels_box, self.kernels_item = _image_box("kernels of the first layer")
@@ -97,16 +98,7 @@ class LiveNetworkView(QWidget):
     def show_snapshot(self, snapshot: dict) -> None:
         """Draw ``snapshot`` now if the tab shows, else when it is shown (drawing takes the GIL from training)."""
         self.snapshot = snapshot
-        if self.isVisible():
-            self._draw(snapshot)
-        else:
-            self._pending = True
-
-    def showEvent(self, event):
-        super().showEvent(event)
-        if self._pending:
-            self._pending = False
-            self._draw(self.snapshot)
+        self.draw_when_shown(snapshot)
 
     def _draw(self, snapshot: dict) -> None:
         x = self.app_state.x

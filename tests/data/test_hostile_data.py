@@ -4,7 +4,6 @@ import gzip
 import io
 import os
 import pickle
-import tracemalloc
 import zlib
 
 import numpy as np
@@ -15,21 +14,11 @@ from PIL import Image
 
 from cnnviz import limits
 from cnnviz.data import cifar, formats, load_dataset
+from tests.memory import peak_megabytes
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-def peak_megabytes(function):
-    """(result or the ValueError raised, peak MB allocated by Python and NumPy meanwhile)."""
-    tracemalloc.start()
-    try:
-        try:
-            result = function()
-        except ValueError as error:
-            result = error
-        return result, tracemalloc.get_traced_memory()[1] / 1e6
-    finally:
-        tracemalloc.stop()
 
 
 def idx_bytes(shape, body=b""):

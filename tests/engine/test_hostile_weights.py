@@ -6,7 +6,6 @@ generate random arrays, dtypes, shapes and corrupted bytes for the weights of a 
 import io
 import json
 import os
-import tracemalloc
 import warnings
 import zipfile
 
@@ -21,6 +20,7 @@ from cnnviz.engine import Conv2D, Dense, Flatten, Input, Sequential
 from cnnviz.engine.importers import import_weights
 from cnnviz.engine.model import load_model
 from cnnviz.engine.weights import save_weights
+from tests.memory import peak_megabytes
 
 h5py = pytest.importorskip("h5py")
 
@@ -42,17 +42,6 @@ def refused(load, model, match=None):
     return str(error.value)
 
 
-def peak_megabytes(function):
-    """(result or exception, peak MB that Python and NumPy allocated while ``function`` ran)."""
-    tracemalloc.start()
-    try:
-        try:
-            result = function()
-        except ValueError as error:
-            result = error
-        return result, tracemalloc.get_traced_memory()[1] / 1e6
-    finally:
-        tracemalloc.stop()
 
 
 def npz_with_header(path, name, shape, descr="<f8", body=b"\0" * 64, compress=True):

@@ -128,3 +128,24 @@ class ChannelChooser(QWidget):
         if self.combo.currentText() == ALL:
             return None
         return max(0, self.combo.currentIndex())
+
+
+class DrawnWhenShown:
+    """For a tab fed while training runs: ``draw_when_shown(data)`` draws ``data`` now if the tab shows,
+    else when it is next shown (drawing a hidden tab would take the GIL from the training thread).
+    The subclass (a QWidget) implements ``_draw(data)``."""
+
+    _pending = None  # the latest data not drawn yet
+
+    def draw_when_shown(self, data) -> None:
+        if self.isVisible():
+            self._pending = None
+            self._draw(data)
+        else:
+            self._pending = data
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        if self._pending is not None:
+            data, self._pending = self._pending, None
+            self._draw(data)
