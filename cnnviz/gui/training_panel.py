@@ -60,9 +60,11 @@ class MetricPlot(pg.PlotWidget):
         item.setClipToView(True)
         item.setDownsampling(auto=True, mode="peak")
         item.getAxis("left").enableAutoSIPrefix(False)
-        # The legend sits in the corner the curves leave empty: bottom right for a metric that rises.
+        # The legend sits in the corner the curves leave empty: bottom right for a metric that rises
+        # (``place_legend`` moves it when the curves end up there, e.g. continuing from trained weights).
         self.legend = item.addLegend(offset=(-2, -2 if rises else 2), labelTextSize="7pt", verSpacing=-8)
         self.legend.setBrush((20, 20, 20, 170))
+        self.legend_at_top = not rises
         self.curves = {}  # Run -> (raw, smooth, validation)
         self._x_range = None
 
@@ -87,6 +89,19 @@ class MetricPlot(pg.PlotWidget):
         for run in runs:
             if run.visible and run in self.curves:
                 self.legend.addItem(self.curves[run][1], run.label)
+
+    def place_legend(self) -> None:
+        """Top right, unless the visible curves end in the upper half of the plot: then bottom right."""
+        (x_low, x_high), (y_low, y_high) = self.getPlotItem().viewRange()
+        right = x_low + 0.6 * (x_high - x_low)
+        ends = [y for raw, smooth, validation in self.curves.values() if smooth.isVisible()
+                for curve in (smooth, validation) for x, y in zip(*curve.getData()) if x is not None
+                and x >= right and y is not None and np.isfinite(y)] if self.curves else []
+        top = not ends or float(np.mean(ends)) < (y_low + y_high) / 2
+        if top != self.legend_at_top:
+            self.legend_at_top = top
+            corner = (1, 0) if top else (1, 1)
+            self.legend.anchor(itemPos=corner, parentPos=corner, offset=(-2, 2 if top else -2))
 
     def show_x(self, upper: float) -> None:
         """A fixed x range: the curves grow into it, and the axes are not recomputed at every refresh
@@ -738,6 +753,7 @@ class TrainingPanel(QWidget):
         if self._dirty:
             for plot in (self.loss_plot, self.accuracy_plot):
                 plot.show_x(self._x_upper(column))
+                plot.place_legend()
             self.run_list.blockSignals(True)  # a new tooltip is not a renamed or hidden run
             for row, run in enumerate(self.runs):
                 self.run_list.item(row).setToolTip(f"{run.describe()}\n{run.architecture}\n{run.hyperparameters}")

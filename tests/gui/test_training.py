@@ -271,3 +271,28 @@ def test_a_new_model_does_not_keep_the_old_runs_progress_text(qtbot):
     panel.status.setText("Training finished. Every view shows the trained weights.")
     window.state.set_model(tiny_model(filters=3, seed=2))
     assert "finished" not in panel.status.text() and "from scratch" in panel.status.text()
+
+
+def test_the_legend_leaves_the_corner_where_the_curves_end(qtbot):
+    """Loss curves that end high (continuing from weights that fit another task) push the legend down."""
+    from cnnviz.gui.training_panel import MetricPlot
+    from cnnviz.runs import Run
+
+    plot = MetricPlot("loss")
+    qtbot.addWidget(plot)
+    plot.resize(320, 160)
+    plot.show()
+    run = Run.start(tiny_model(), {"optimizer": "sgd", "learning_rate": 0.1}, dataset="bars", seed=0)
+    raw, smooth, validation = plot.curves_of(run, (200, 100, 50))
+    xs = np.linspace(0, 5, 50)
+    smooth.setData(xs, 0.2 + 0.1 * xs)   # rising: it ends in the top right
+    validation.setData([1, 2, 3, 4, 5], [0.3, 0.4, 0.5, 0.6, 0.7])
+    plot.show_x(5)
+    qtbot.wait(20)
+    plot.place_legend()
+    assert not plot.legend_at_top
+    smooth.setData(xs, 0.7 - 0.1 * xs)   # falling, as usual: top right is free
+    validation.setData([1, 2, 3, 4, 5], [0.6, 0.5, 0.4, 0.3, 0.2])
+    qtbot.wait(20)
+    plot.place_legend()
+    assert plot.legend_at_top
