@@ -94,9 +94,13 @@ class MetricPlot(pg.PlotWidget):
         """Top right, unless the visible curves end in the upper half of the plot: then bottom right."""
         (x_low, x_high), (y_low, y_high) = self.getPlotItem().viewRange()
         right = x_low + 0.6 * (x_high - x_low)
-        ends = [y for raw, smooth, validation in self.curves.values() if smooth.isVisible()
-                for curve in (smooth, validation) for x, y in zip(*curve.getData()) if x is not None
-                and x >= right and y is not None and np.isfinite(y)] if self.curves else []
+        ends = []
+        for _, smooth, validation in self.curves.values():
+            for curve in (smooth, validation) if smooth.isVisible() else ():
+                x, y = curve.getData()
+                if x is not None and len(x):
+                    x, y = np.asarray(x, float), np.asarray(y, float)
+                    ends.extend(y[(x >= right) & np.isfinite(y)])
         top = not ends or float(np.mean(ends)) < (y_low + y_high) / 2
         if top != self.legend_at_top:
             self.legend_at_top = top
