@@ -5,7 +5,9 @@ A frame carries every number that any view or the equation panel shows for that 
 computed by the engine in float64 (the trace's precision): products, partial sums, the terms
 a long sum leaves out, δ/count, window geometry in input coordinates, flat indices, the
 optimizer's g, λ·W and change separately. Views and the equation panel only draw and format
-these fields; they never multiply, sum or compute an index themselves.
+these fields; they never multiply, sum or compute an index themselves. The frames of the layer
+kinds here are shared by several kinds; a kind may define its own in its module under
+``cnnviz.engine.kinds`` (batch normalization and global pooling do).
 
 Shapes are those of one sample (no batch axis). Arrays may be read-only views of the trace's
 tensors: copy them before changing them.
@@ -164,20 +166,6 @@ class AvgPoolForward(Frame):
 
 
 @dataclass(frozen=True)
-class GlobalAvgPoolForward(Frame):
-    """The mean of one channel c: inputs (H, W) the channel; terms: Folded over its cells;
-    count = H·W; sum; z = sum / count."""
-
-    kind: ClassVar[str] = "global_avgpool_forward"
-    channel: int
-    inputs: np.ndarray
-    terms: Folded
-    count: int
-    sum: float
-    z: float
-
-
-@dataclass(frozen=True)
 class DenseForward(Frame):
     """One neuron j: terms = SumTerms(weights W[:, j], inputs z of the previous layer) —
     inputs (n_in,) and weights (n_in,) are terms.right and terms.left; sum; bias; a; z;
@@ -228,31 +216,6 @@ class ActivationForward(Frame):
     a: float
     z: float
     activation: str
-
-
-@dataclass(frozen=True)
-class BatchNormForward(Frame):
-    """One cell: in_index; x; channel c; mean μ and variance σ² of the channel (moving ones at
-    inference, as in a trace); statistics: "moving" or "batch", with why (explanation);
-    epsilon; std = √(σ² + ε); centred = x − μ; x_hat = (x − μ)/std; gamma, beta (1 and 0 when
-    the layer has none); scaled = γ·x̂; z = γ·x̂ + β."""
-
-    kind: ClassVar[str] = "batchnorm_forward"
-    in_index: tuple
-    channel: int
-    x: float
-    mean: float
-    variance: float
-    statistics: str
-    why: str
-    epsilon: float
-    std: float
-    centred: float
-    x_hat: float
-    gamma: float
-    beta: float
-    scaled: float
-    z: float
 
 
 # ---------------------------------------------------------------------- loss
@@ -384,20 +347,6 @@ class AvgPoolBackward(PoolBackward):
 
 
 @dataclass(frozen=True)
-class GlobalAvgPoolBackward(Frame):
-    """Channel c on the way back: output_grad ∂E/∂z[c]; count = H·W; share = ∂E/∂z[c] / count,
-    what every cell of the channel gets; input_grad (H, W) the channel's gradient; previous."""
-
-    kind: ClassVar[str] = "global_avgpool_backward"
-    channel: int
-    output_grad: float
-    count: int
-    share: float
-    input_grad: np.ndarray
-    previous: Optional[PreviousDelta]
-
-
-@dataclass(frozen=True)
 class DenseBackward(Frame):
     """∂E/∂z of input i of a dense layer: terms = SumTerms(W[i, :], δ) (weights, deltas); sum;
     input z[i]; weight_grads (units,) = z[i]·δ = ∂E/∂W[i, :]; bias_grads (units,) = δ (None
@@ -441,40 +390,16 @@ class DropoutBackward(PassBack):
 
 @dataclass(frozen=True)
 class ActivationBackward(Frame):
-    """A standalone activation: in_index; a; output_grad ∂E/∂z; h_prime = h'(a) (None for a
-    softmax); delta = h'(a)·∂E/∂z (the input gradient); previous."""
+    """A standalone activation: in_index; a; output_grad ∂E/∂z (None for a softmax whose delta the
+    loss step gave, p − y, fused with cross-entropy); h_prime = h'(a) (None for a softmax); delta =
+    h'(a)·∂E/∂z (the input gradient); previous."""
 
     kind: ClassVar[str] = "activation_backward"
     in_index: tuple
     a: float
-    output_grad: float
+    output_grad: Optional[float]
     h_prime: Optional[float]
     delta: float
-    previous: Optional[PreviousDelta]
-
-
-@dataclass(frozen=True)
-class BatchNormBackward(Frame):
-    """One cell on the way back.
-
-    in_index; channel; statistics "moving" or "batch" and why; output_grad ∂E/∂z; gamma;
-    std = √(σ² + ε); x_hat; with moving statistics: input_grad = γ·∂E/∂z / std (μ and σ² are
-    constants). gamma_grad = Σ ∂E/∂z·x̂ and beta_grad = Σ ∂E/∂z over the channel (None when
-    the layer has no γ / β); input_grad = ∂E/∂x; previous.
-    """
-
-    kind: ClassVar[str] = "batchnorm_backward"
-    in_index: tuple
-    channel: int
-    statistics: str
-    why: str
-    output_grad: float
-    gamma: float
-    std: float
-    x_hat: float
-    input_grad: float
-    gamma_grad: Optional[float]
-    beta_grad: Optional[float]
     previous: Optional[PreviousDelta]
 
 

@@ -15,7 +15,7 @@ from PyQt5.QtWidgets import (QAction, QApplication, QCheckBox, QComboBox, QDialo
 
 from ..engine.trace import GRANULARITIES
 from .controller import PlaybackController
-from .frame_kinds import FRAME_KINDS, frame_kind
+from .kinds import FRAME_KINDS, frame_kind
 from .views.backward_view import BackwardView
 from .views import VIEW_NAMES
 from .views.conv_view import ConvView
@@ -305,9 +305,12 @@ class MainWindow(QMainWindow):
     def _draw_current_view(self) -> None:
         if self.controller.trace is None:
             return
-        view, step = self.tabs.currentWidget(), self.controller.step
-        view.show_frame(step, self.frame)
-        if frame_kind(self.frame).view == view.name or view.name in OVERVIEWS:
+        view, step, kind = self.tabs.currentWidget(), self.controller.step, frame_kind(self.frame)
+        if kind.draw is not None and kind.view == view.name:  # a frame its kind draws in that view
+            kind.draw(view, step, self.frame)
+        else:
+            view.show_frame(step, self.frame)
+        if kind.view == view.name or view.name in OVERVIEWS:
             view.show_notice(None)
         else:
             view.show_notice(f"The current step, {step.title}, is not drawn here; this view shows "

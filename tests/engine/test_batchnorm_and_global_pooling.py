@@ -7,7 +7,7 @@ import pytest
 from cnnviz.engine import BatchNormalization, Conv2D, Dense, Flatten, GlobalAveragePooling2D, MaxPooling2D
 from cnnviz.engine.trace import Trace
 from tests.engine.test_gradients import check_gradients, make_model, numeric_gradient, relative_error
-from tests.engine.trace_checks import build, check_all_frames, sample
+from tests.engine.trace_checks import build, check_all_frames, check_frame, sample
 
 CASES = {
     "conv, BN, relu, GAP": ((5, 4, 2), lambda: [Conv2D(3, 2, padding="same", use_bias=False), BatchNormalization(),
@@ -174,3 +174,20 @@ def test_pytorch_batchnorm_state_dicts_come_in(tmp_path):
     import_weights(fresh, tmp_path / "t.safetensors")
     for key, value in model.weights_by_name().items():
         np.testing.assert_array_equal(fresh.weights_by_name()[key], value)
+
+
+def test_every_frame_of_the_allconv_bn_preset():
+    """A softmax Activation layer fused with cross-entropy: its backward frames show δ = p − y."""
+    from cnnviz.presets import preset_model
+
+    model = preset_model("allconv-bn", seed=0)
+    model.compile(optimizer="sgd")
+    x = np.random.default_rng(3).random((28, 28, 1)).astype(np.float32)
+    trace = Trace(model, x, 4)
+    rng = np.random.default_rng(0)
+    for step in trace.steps:
+        for index in {0, step.frame_count - 1, *rng.integers(step.frame_count, size=5).tolist()}:
+            check_frame(trace, step.index, index)
+    last = next(s for s in trace.steps if s.kind == "activation_backward" and s.layer_index == len(model.layers) - 1)
+    frame = trace.frame(last.index, 4)
+    assert frame.output_grad is None and frame.delta == trace.records[-1].delta[0, 4]

@@ -6,7 +6,7 @@ from cnnviz.data import load_dataset
 from cnnviz.engine import AveragePooling2D, BatchNormalization, Conv2D, Dense, Flatten, GlobalAveragePooling2D, \
     MaxPooling2D
 from cnnviz.engine.trace import Trace
-from cnnviz.gui.frame_kinds import frame_kind
+from cnnviz.gui.kinds import frame_kind
 from cnnviz.gui.views.equation import frame_html
 from cnnviz.presets import preset_model
 from tests.engine.trace_checks import build, sample

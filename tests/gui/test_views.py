@@ -392,7 +392,7 @@ def test_a_view_that_does_not_draw_the_current_step_says_so_and_offers_its_neare
     view = window.views["backward"]
     assert view.notice.isVisible() and "not drawn here" in view.notice_text.text()
     target = view.notice_step
-    from cnnviz.gui.frame_kinds import FRAME_KINDS
+    from cnnviz.gui.kinds import FRAME_KINDS
 
     backward_steps = [s.index for s in window.state.trace.steps if FRAME_KINDS[s.frame_type].view == "backward"]
     assert target.index == min(backward_steps, key=lambda k: abs(k - 1))
@@ -449,3 +449,39 @@ def test_presentation_mode_numbers_are_readable_from_the_back_row(qtbot, window)
     frame = window.state.trace.frame(window.controller.cursor.step, window.controller.cursor.frame)
     cursor = window.equation.document().find(fmt(frame.sum))
     assert window.equation.cursorRect(cursor).bottom() < window.equation.viewport().height()
+
+
+def test_global_pooling_and_batch_normalization_are_drawn_by_their_kinds(qtbot):
+    """Steps of kinds the views do not know draw through their GUI kind module (gui.kinds)."""
+    window = make_window(qtbot, "allconv-bn")
+    trace = window.state.trace
+    forward = next(s for s in trace.steps if s.kind == "global_avgpool_forward")
+    window.controller.jump(forward.index, 3)
+    view, frame = window.views["pool"], trace.frame(forward.index, 3)
+    assert window.tabs.currentWidget() is view and not view.notice.isVisible()
+    assert f"all {frame.count} cells" in view.input.title_text and fmt(frame.z) in view.output.title_text
+    np.testing.assert_array_equal(view.input.image.image, frame.inputs.astype(np.float32))
+    assert (view.output.box.rect().x(), view.output.box.rect().y()) == (3, 0), "z[3] boxed in the output vector"
+    backward = next(s for s in trace.steps if s.kind == "global_avgpool_backward")
+    window.controller.jump(backward.index, 3)
+    assert fmt(trace.frame(backward.index, 3).share) in view.output.title_text
+    step = next(s for s in trace.steps if s.kind == "batchnorm_backward")
+    window.controller.jump(step.index, 40)
+    frame = trace.frame(step.index, 40)
+    backward_view = window.views["backward"]
+    assert window.tabs.currentWidget() is backward_view
+    i, j, c = frame.in_index
+    assert (backward_view.right.box.rect().y(), backward_view.right.box.rect().x()) == (i, j)
+    assert f"channel {c}" in backward_view.right.title_text
+
+
+@pytest.mark.parametrize("model_name", ["lecture", "allconv-bn"])
+def test_no_title_is_cut(qtbot, model_name):
+    """Every panel's title fits its column in every step (long layer names get a smaller title)."""
+    window = make_window(qtbot, model_name)
+    for step in window.state.trace.steps:
+        window.controller.jump(step.index, step.frame_count // 2)
+        qtbot.wait(1)
+        for panel in window.tabs.currentWidget().panels:
+            width = panel.label.geometry().width()
+            assert width == 0 or panel.label.item.boundingRect().width() <= width + 1, (step.title, panel.title_text)

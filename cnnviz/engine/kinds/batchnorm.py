@@ -3,11 +3,64 @@ from __future__ import annotations
 
 import math
 
-from ..frames import BatchNormBackward, BatchNormForward
+from dataclasses import dataclass
+from typing import ClassVar, Optional
+
+from ..frames import Frame, PreviousDelta
 from ..layers import BatchNormalization
 from .common import StepPlan, array_index, keep, layer_title, previous, spatial_grid, with_previous_delta
 
 LAYER_TYPES = (BatchNormalization,)
+
+
+@dataclass(frozen=True)
+class BatchNormForward(Frame):
+    """One cell: in_index; x; channel c; mean μ and variance σ² of the channel (moving ones at
+    inference, as in a trace); statistics: "moving" or "batch", with why (explanation);
+    epsilon; std = √(σ² + ε); centred = x − μ; x_hat = (x − μ)/std; gamma, beta (1 and 0 when
+    the layer has none); scaled = γ·x̂; z = γ·x̂ + β."""
+
+    kind: ClassVar[str] = "batchnorm_forward"
+    in_index: tuple
+    channel: int
+    x: float
+    mean: float
+    variance: float
+    statistics: str
+    why: str
+    epsilon: float
+    std: float
+    centred: float
+    x_hat: float
+    gamma: float
+    beta: float
+    scaled: float
+    z: float
+
+
+@dataclass(frozen=True)
+class BatchNormBackward(Frame):
+    """One cell on the way back.
+
+    in_index; channel; statistics "moving" or "batch" and why; output_grad ∂E/∂z; gamma;
+    std = √(σ² + ε); x_hat; with moving statistics: input_grad = γ·∂E/∂z / std (μ and σ² are
+    constants). gamma_grad = Σ ∂E/∂z·x̂ and beta_grad = Σ ∂E/∂z over the channel (None when
+    the layer has no γ / β); input_grad = ∂E/∂x; previous.
+    """
+
+    kind: ClassVar[str] = "batchnorm_backward"
+    in_index: tuple
+    channel: int
+    statistics: str
+    why: str
+    output_grad: float
+    gamma: float
+    std: float
+    x_hat: float
+    input_grad: float
+    gamma_grad: Optional[float]
+    beta_grad: Optional[float]
+    previous: Optional[PreviousDelta]
 
 WHY_MOVING = ("The trace shows how the network answers one sample, as at inference: it normalizes with the "
               "moving statistics learnt during training, so μ and σ² are constants here. While training, "

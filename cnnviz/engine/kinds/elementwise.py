@@ -85,7 +85,8 @@ def backward_steps(trace, r):
 
     def build_activation(r, position):
         index = array_index(position, in_shape)
-        return dict(in_index=index, a=float(r.a[0][index]), output_grad=float(r.dz[0][index]),
+        return dict(in_index=index, a=float(r.a[0][index]),
+                    output_grad=None if r.dz is None else float(r.dz[0][index]),  # None: fused with the loss
                     h_prime=None if r.h_prime is None else float(r.h_prime[0][index]),
                     delta=float(r.delta[0][index]), previous=previous(trace, r, index))
 

@@ -1,11 +1,44 @@
 """GlobalAveragePooling2D: one frame per channel, forward (the mean) and back (δ/(H·W) to every cell)."""
 from __future__ import annotations
 
-from ..frames import Folded, GlobalAvgPoolBackward, GlobalAvgPoolForward
+from dataclasses import dataclass
+from typing import ClassVar, Optional
+
+import numpy as np
+
+from ..frames import Folded, Frame, PreviousDelta
 from ..layers import GlobalAveragePooling2D
 from .common import StepPlan, layer_title, previous, with_previous_delta
 
 LAYER_TYPES = (GlobalAveragePooling2D,)
+
+
+@dataclass(frozen=True)
+class GlobalAvgPoolForward(Frame):
+    """The mean of one channel c: inputs (H, W) the channel; terms: Folded over its cells;
+    count = H·W; sum; z = sum / count."""
+
+    kind: ClassVar[str] = "global_avgpool_forward"
+    channel: int
+    inputs: np.ndarray
+    terms: Folded
+    count: int
+    sum: float
+    z: float
+
+
+@dataclass(frozen=True)
+class GlobalAvgPoolBackward(Frame):
+    """Channel c on the way back: output_grad ∂E/∂z[c]; count = H·W; share = ∂E/∂z[c] / count,
+    what every cell of the channel gets; input_grad (H, W) the channel's gradient; previous."""
+
+    kind: ClassVar[str] = "global_avgpool_backward"
+    channel: int
+    output_grad: float
+    count: int
+    share: float
+    input_grad: np.ndarray
+    previous: Optional[PreviousDelta]
 
 
 def forward_steps(trace, r):

@@ -3,8 +3,7 @@ and what feeds it: the δ map over the input for weight gradients, the flipped k
 for the input gradient of a conv layer, Wᵀδ for a dense layer; cell by cell for the other layers."""
 from __future__ import annotations
 
-from ...engine.frames import (ActivationBackward, BatchNormBackward, ConvBackwardInput, ConvBackwardWeight,
-                              DenseBackward, PassBack)
+from ...engine.frames import ActivationBackward, ConvBackwardInput, ConvBackwardWeight, DenseBackward, PassBack
 from .common import fmt, ChannelChooser, channel, filled, padded, wrapped, wrapped_cell
 from .panels import View
 
@@ -22,16 +21,22 @@ class BackwardView(View):
         self.middle = self.panel(0, 2, "", signed=True, colorbar=True, numbers=True)
         self.right = self.panel(0, 4, "", signed=True, colorbar=True)
         self.draw = {ConvBackwardWeight: self._conv_backward_weight, ConvBackwardInput: self._conv_backward_input,
-                     DenseBackward: self._dense_backward, ActivationBackward: self._elementwise,
-                     BatchNormBackward: self._elementwise}
+                     DenseBackward: self._dense_backward, ActivationBackward: self._elementwise}
 
     def _levels(self, key, array, signed=True):
         return self.cached_levels(key, array, signed)
 
     def show_frame(self, step, frame) -> None:
         draw = self._elementwise if isinstance(frame, PassBack) else self.draw.get(type(frame))
-        if draw is None:
-            return
+        if draw is not None:
+            self._show(step, frame, draw)
+
+    def show_cell_frame(self, step, frame) -> None:
+        """A layer of another kind that passes each cell back on its own (its ``in_index`` and, when the
+        output has other indices, ``out_index``): ∂E/∂z of its output and of its input, the cell boxed."""
+        self._show(step, frame, self._elementwise)
+
+    def _show(self, step, frame, draw) -> None:
         self.last = (step, frame)
         record = self.trace.records[step.layer_index]
         for panel in self.panels:
@@ -114,7 +119,10 @@ class BackwardView(View):
         """Flatten, dropout, activation and batch-normalization layers pass each cell back on its own."""
         output_index = frame.out_index if isinstance(frame, PassBack) else frame.in_index
         self.left.set_signed(True)
-        self._map_cell(self.left, record.dz, output_index, f"∂E/∂z of {record.name} output", ("dz", record.index))
+        if record.dz is None:  # a softmax fused with cross-entropy: the loss step gave its delta, p − y
+            self._map_cell(self.left, record.delta, output_index, f"δ = p − y of {record.name}", ("dz", record.index))
+        else:
+            self._map_cell(self.left, record.dz, output_index, f"∂E/∂z of {record.name} output", ("dz", record.index))
         self.middle.clear()
         self._map_cell(self.right, record.input_grad, tuple(frame.in_index),
                        f"∂E/∂x of {record.name} input", ("dx", record.index))

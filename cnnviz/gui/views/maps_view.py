@@ -10,7 +10,6 @@ import pyqtgraph as pg
 from PyQt5.QtCore import QRectF
 from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
-from ...engine.frames import ActivationForward, BatchNormForward
 from ...engine.layers import Dropout, Flatten
 from .. import colormaps
 from .common import row_width, wrapped
@@ -22,8 +21,7 @@ GAP = 1.0
 LABEL = 4.0      # room above each layer for its name
 MAX_COLUMNS = 16  # maps per row of the mosaic
 SAME_NUMBERS = (Flatten, Dropout)
-CURRENT_LAYER, ALL_LAYERS = "the current layer", "all layers"
-CELL_FRAMES = (ActivationForward, BatchNormForward)  # forward steps drawn here cell by cell  # layers whose maps only repeat their input's (at inference)
+CURRENT_LAYER, ALL_LAYERS = "the current layer", "all layers"  # layers whose maps only repeat their input's (at inference)
 
 
 class FeatureMapsView(View):
@@ -173,12 +171,7 @@ class FeatureMapsView(View):
             if self.layers_combo.currentText() == CURRENT_LAYER:
                 self._rebuild()
             self._light(step.layer_index)
-        if isinstance(frame, CELL_FRAMES) and len(frame.in_index) == 3:  # a cell-by-cell step: its cell, enlarged
-            i, j, c = frame.in_index
-            self.enlarge(step.layer_index, c)
-            self.large.set_box(i, j)
-        else:
-            self.large.set_box(0, 0, visible=False)
+        self.large.set_box(0, 0, visible=False)  # a cell-by-cell kind boxes its cell (gui.kinds)
 
     def _set_text_size(self, size) -> None:
         self.text_size = size

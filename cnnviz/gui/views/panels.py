@@ -122,6 +122,8 @@ class MapPanel:
         self.numbers_written: list[bool] = []  # which texts hold a number (finite cells)
         self.decimals = 2
         self.view.sigResized.connect(self._fit_numbers)
+        self._fitting_title = False
+        self.label.geometryChanged.connect(self._fit_title)
         self.view.sigRangeChanged.connect(self._fit_numbers)
         self.text_shape = None
         self.font_size = self.text_size = 8
@@ -132,10 +134,22 @@ class MapPanel:
 
     # ------------------------------------------------------------------ content
     def set_title(self, text: str) -> None:
+        """The title in its column, smaller when it would not fit (never cut, never widening the
+        column: a title's width changes with every frame's numbers and would move the pictures)."""
         self.title_text = text
-        self.label.setText(text, size=f"{self.font_size + 1}pt")
-        # the title's width must not move the pictures: it changes with every frame's numbers
+        self._fit_title()
+
+    def _fit_title(self, *_) -> None:
+        if self._fitting_title:  # setText changes the label's geometry, which calls this again
+            return
+        self._fitting_title = True
+        size = self.font_size + 1
+        self.label.setText(self.title_text, size=f"{size}pt")
+        available, needed = self.label.geometry().width(), self.label.item.boundingRect().width()
+        if 0 < available < needed:
+            self.label.setText(self.title_text, size=f"{max(5.0, size * available / needed * 0.93):.1f}pt")
         self.label.setMinimumWidth(0)
+        self._fitting_title = False
 
     def set_image(self, array, levels, origin=(0, 0)) -> None:
         """array: (H, W); NaN cells are transparent. origin: (row, col) of the array's top-left cell."""

@@ -1,14 +1,13 @@
 """Pooling: the window over the input, the winning cell marked, the value written to the output;
 backward: the output's gradient routed back to the winner (max) or spread over the window
-(average). Global average pooling: a whole channel and its mean. The window panel shares its
+(average); global average pooling draws here too (``gui.kinds.global_pooling``). The window panel shares its
 colour scale with the input (forward) or with the gradient maps (backward), so they compare."""
 from __future__ import annotations
 
 import numpy as np
 
-from ...engine.frames import (AvgPoolForward, GlobalAvgPoolBackward, GlobalAvgPoolForward, MaxPoolForward,
-                              PoolBackward)
-from .common import channel, filled, fmt, padded, row_width, wrapped, wrapped_cell
+from ...engine.frames import AvgPoolForward, MaxPoolForward, PoolBackward
+from .common import channel, filled, fmt, padded
 from .panels import View
 
 
@@ -21,8 +20,7 @@ class PoolView(View):
         self.input = self.panel(0, 0, "input", colorbar=True)
         self.window = self.panel(0, 2, "window", colorbar=True, numbers=True)
         self.output = self.panel(0, 4, "output", colorbar=True)
-        self.draw = {MaxPoolForward: self._forward, AvgPoolForward: self._forward,
-                     GlobalAvgPoolForward: self._global_forward, GlobalAvgPoolBackward: self._global_backward}
+        self.draw = {MaxPoolForward: self._forward, AvgPoolForward: self._forward}
 
     def show_frame(self, step, frame) -> None:
         draw = self._backward if isinstance(frame, PoolBackward) else self.draw.get(type(frame))
@@ -75,37 +73,3 @@ class PoolView(View):
         if frame.winner is not None:
             self.window.set_mark(*frame.winner)
         self.window.set_box(0, 0, visible=False)
-
-    def _global_forward(self, record, frame) -> None:
-        c = frame.channel
-        for panel in self.panels:
-            panel.set_signed(False)
-        levels = self.cached_levels((record.index, "in"), record.inputs, False)
-        self.input.set_title(f"input of {record.name}, channel {c}: all {frame.count} cells")
-        self.input.set_image(frame.inputs, levels)
-        self.input.set_box(0, 0, *frame.inputs.shape)
-        self.input.show_padding(False)
-        self.window.clear()
-        self._vector(self.output, record.z.reshape(-1), c, f"output of {record.name}: z[{c}] = mean = {fmt(frame.z)}",
-                     levels)
-
-    def _global_backward(self, record, frame) -> None:
-        c = frame.channel
-        for panel in self.panels:
-            panel.set_signed(True)
-        levels = self.cached_levels((record.index, "dz"), record.dz, True)
-        self._vector(self.input, record.dz.reshape(-1), c, f"∂E/∂z of {record.name}: {fmt(frame.output_grad)}",
-                     levels)
-        self.window.clear()
-        self.output.set_title(f"∂E/∂x, channel {c}: {fmt(frame.share)} in every cell")
-        self.output.set_image(frame.input_grad, levels)
-        self.output.set_box(0, 0, *frame.input_grad.shape)
-        self.output.show_padding(False)
-
-    @staticmethod
-    def _vector(panel, vector, index, title, levels) -> None:
-        width = row_width(vector.size)
-        panel.set_title(title)
-        panel.set_image(wrapped(vector, width), levels)
-        panel.set_box(*wrapped_cell(index, vector.size, width))
-        panel.show_padding(False)
