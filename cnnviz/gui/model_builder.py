@@ -332,8 +332,8 @@ class ModelMenu(QMenu):
             try:
                 self.app_state.set_model(dialog.result_model)
             except (ValueError, MemoryError) as error:
-                QMessageBox.warning(self.window_, "Cannot use this model",
-                                    f"{str(error) or 'not enough memory'}\n\nNothing was changed.")
+                self.app_state.report("warning", "Cannot use this model",
+                                      f"{str(error) or 'not enough memory'}\n\nNothing was changed.")
         return dialog
 
     def open_dialog(self) -> bool:
@@ -343,8 +343,8 @@ class ModelMenu(QMenu):
         try:
             self.app_state.set_model(load_model_file(path))
         except (ValueError, MemoryError) as error:
-            QMessageBox.warning(self.window_, "Cannot open the architecture",
-                                f"{str(error) or 'not enough memory'}\n\nNothing was changed.")
+            self.app_state.report("warning", "Cannot open the architecture",
+                                  f"{str(error) or 'not enough memory'}\n\nNothing was changed.")
             return False
         return True
 

@@ -131,7 +131,7 @@ class WeightsFiles(QObject):
         return str(Path(self.path).parent) if self.path else str(Path.cwd())
 
     def _error(self, title: str, message: str) -> None:
-        QMessageBox.warning(self.window, title, message)
+        self.app_state.report("warning", title, message)
 
     def _training_running(self) -> bool:
         return self.app_state.busy == "training"
