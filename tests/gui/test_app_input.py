@@ -102,3 +102,25 @@ def test_choose_samples_by_index_class_random_and_misclassified(qtbot, window):
     assert panel.index_spin.value() == panel.index
     qtbot.mouseClick(panel.random_button, Qt.LeftButton)
     np.testing.assert_array_equal(window.state.trace.x[0], data.x_test[panel.index])
+
+
+def test_a_colour_model_draws_in_colour(qtbot):
+    """For a 3-channel model the canvas shows the sample in colour and draws in the chosen ink."""
+    from cnnviz.engine.layers import Conv2D, Dense, Flatten, Input
+    from cnnviz.engine.model import Sequential
+    from cnnviz.gui.app import build_window
+
+    model = Sequential([Input(input_shape=(28, 28, 3)), Conv2D(2, 3, activation="relu"), Flatten(),
+                        Dense(3, activation="softmax")], seed=0)
+    window = build_window(model, None)
+    qtbot.addWidget(window)
+    window.show()
+    panel = window.input_panel
+    assert panel.ink_combo.isVisible() and panel.canvas.colour
+    np.testing.assert_allclose(panel.canvas.rgb, window.state.x, atol=1 / 255)  # the synthetic sample
+    panel.canvas.clear()
+    panel.ink_combo.setCurrentText("red")
+    with qtbot.waitSignal(window.state.sample_changed):
+        drag(qtbot, panel.canvas, [(98, 30 + 4 * k) for k in range(35)])
+    x = window.state.trace.x[0]
+    assert x[10:20, 14, 0].min() > 0.9 and x[..., 1].max() == 0 and x[..., 2].max() == 0, "red strokes"

@@ -1,4 +1,5 @@
-"""A 28x28 drawing canvas: draw a digit with the mouse (thick soft brush), clear it."""
+"""A 28x28 drawing canvas: draw a digit with the mouse (thick soft brush), in an ink colour for
+colour models, clear it."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,13 +13,18 @@ BRUSH_RADIUS = 1.6  # in cells: strokes about 3 cells wide, like MNIST pen strok
 
 
 class DrawingCanvas(QWidget):
-    """``image`` (28, 28) float32 in [0, 1], white ink on black like MNIST. ``drawn`` fires after each stroke."""
+    """``image`` (28, 28) float32 in [0, 1]: how much ink, white on black like MNIST; ``rgb``
+    (28, 28, 3): the same strokes in their ink colours (``ink``, white by default), what a colour
+    model is given; ``colour`` says whether the canvas shows ``rgb``. ``drawn`` fires after each stroke."""
 
     drawn = pyqtSignal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.image = np.zeros((SIZE, SIZE), np.float32)
+        self.rgb = np.zeros((SIZE, SIZE, 3), np.float32)
+        self.ink = np.ones(3, np.float32)
+        self.colour = False
         self.setFixedSize(SIDE, SIDE)
         self.setCursor(Qt.CrossCursor)
         self.setToolTip("Draw a digit with the mouse; the prediction updates when you release the button")
@@ -27,6 +33,7 @@ class DrawingCanvas(QWidget):
 
     def clear(self) -> None:
         self.image[:] = 0
+        self.rgb[:] = 0
         self.update()
 
     def is_empty(self) -> bool:
@@ -37,8 +44,9 @@ class DrawingCanvas(QWidget):
 
     def _dab(self, row, col) -> None:
         distance = np.hypot(self._rows - row, self._cols - col)
-        ink = np.clip(1.5 - distance / BRUSH_RADIUS, 0, 1)
-        np.maximum(self.image, ink.astype(np.float32), out=self.image)
+        ink = np.clip(1.5 - distance / BRUSH_RADIUS, 0, 1).astype(np.float32)
+        np.maximum(self.image, ink, out=self.image)
+        np.maximum(self.rgb, ink[:, :, None] * self.ink, out=self.rgb)
 
     def _stroke_to(self, row, col) -> None:
         """Dabs along the segment from the last point so fast strokes stay continuous."""
@@ -64,8 +72,12 @@ class DrawingCanvas(QWidget):
             self.drawn.emit()
 
     def paintEvent(self, event):
-        pixels = np.ascontiguousarray((self.image * 255).astype(np.uint8))
-        image = QImage(pixels.data, SIZE, SIZE, SIZE, QImage.Format_Grayscale8)
+        if self.colour:
+            pixels = np.ascontiguousarray((self.rgb * 255).astype(np.uint8))
+            image = QImage(pixels.data, SIZE, SIZE, 3 * SIZE, QImage.Format_RGB888)
+        else:
+            pixels = np.ascontiguousarray((self.image * 255).astype(np.uint8))
+            image = QImage(pixels.data, SIZE, SIZE, SIZE, QImage.Format_Grayscale8)
         painter = QPainter(self)
         painter.drawImage(QRectF(0, 0, SIDE, SIDE), image)
         painter.end()

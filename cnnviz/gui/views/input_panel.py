@@ -11,6 +11,9 @@ from .canvas import DrawingCanvas
 
 
 NO_LABEL = -1  # a drawing or image file whose label was not chosen yet
+INKS = {"white": np.array([1, 1, 1], np.float32), "red": np.array([1, 0, 0], np.float32),
+        "green": np.array([0, 1, 0], np.float32), "blue": np.array([0, 0, 1], np.float32),
+        "yellow": np.array([1, 1, 0], np.float32)}
 
 
 class InputPanel(QWidget):
@@ -60,7 +63,13 @@ class InputPanel(QWidget):
         self.label_combo.setToolTip("The true label of your drawing or image: the loss and the backward pass "
                                     "need it (until you choose one, they use the prediction as the target)")
         self.label_combo.currentIndexChanged.connect(self._relabel)
+        self.ink_combo = QComboBox()  # for colour models: the colour of the next strokes
+        self.ink_combo.addItems(list(INKS))
+        self.ink_combo.setToolTip("The ink colour of your strokes (the model reads colour images)")
+        self.ink_combo.currentTextChanged.connect(self._choose_ink)
+        self.ink_combo.hide()
         buttons.addWidget(self.clear_button)
+        buttons.addWidget(self.ink_combo)
         buttons.addWidget(QLabel("label"))
         buttons.addWidget(self.label_combo)
         column.addLayout(buttons)
@@ -83,6 +92,8 @@ class InputPanel(QWidget):
     # ------------------------------------------------------------------ set-up
     def set_dataset(self, dataset, input_shape, names) -> None:
         """names: one per class of the model (the application state's)."""
+        self.canvas.colour = input_shape[-1] == 3
+        self.ink_combo.setVisible(self.canvas.colour)
         self.dataset = dataset
         self.input_shape = tuple(input_shape)
         self._mistakes = None
@@ -172,9 +183,15 @@ class InputPanel(QWidget):
         self.status.setText(f"{self.status.text()}: 1 of {indices.size} {what}")
 
     # ------------------------------------------------------------------ own inputs
+    def _choose_ink(self, name: str) -> None:
+        self.canvas.ink = INKS[name]
+
     def use_drawing(self) -> None:
         """The drawing, centred and scaled as MNIST digits are (20x20 box, centre of mass in the middle)."""
-        x = fit_to_input(mnist_style(self.canvas.image)[:, :, None], self.input_shape)
+        if self.canvas.colour:  # a colour picture, taken as it is drawn
+            x = fit_to_input(self.canvas.rgb, self.input_shape)
+        else:
+            x = fit_to_input(mnist_style(self.canvas.image)[:, :, None], self.input_shape)
         self._own_input = (x, "drawing")
         self.status.setText("your drawing: choose its label")
         self._ask_label()
@@ -211,7 +228,12 @@ class InputPanel(QWidget):
             self.sample_chosen.emit(x, index - 1, description)  # index 0 is "no label": NO_LABEL
 
     def show_sample(self, x) -> None:
-        """The canvas shows the current sample (grey models' inputs) until the user draws over it."""
+        """The canvas shows the current sample until the user draws over it (in colour for colour models)."""
+        size = self.canvas.image.shape
         if x.shape[2] == 1:
-            self.canvas.image[:] = fit_to_input(x, (self.canvas.image.shape[0], self.canvas.image.shape[1], 1))[..., 0]
-            self.canvas.update()
+            self.canvas.image[:] = fit_to_input(x, (*size, 1))[..., 0]
+            self.canvas.rgb[:] = self.canvas.image[:, :, None]
+        elif x.shape[2] == 3:
+            self.canvas.rgb[:] = fit_to_input(x, (*size, 3))
+            self.canvas.image[:] = self.canvas.rgb.max(axis=2)
+        self.canvas.update()
