@@ -30,7 +30,7 @@ def conv_backward_input(f):
     i, j, c = f.in_index
     return [row("∂E/∂z", bold(f.sum)), *previous_delta(f, f.sum),
             row("input cell", f"(row {i}, col {j}) of channel {c}: flipped kernel over the δ maps"),
-            *channel_rows(f, "Σ w·δ, δ channel")]
+            *channel_rows(f, "Σ w·δ", unit="δ channel")]
 
 
 FRAME_KINDS = {

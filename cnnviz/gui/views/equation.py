@@ -96,13 +96,14 @@ def neuron_row(frame) -> str:
                                         f"&nbsp;&nbsp; z = {z}")
 
 
-def channel_rows(frame, label) -> list[str]:
-    """A window over several channels: each of the first channels term by term, the rest as sums."""
+def channel_rows(frame, label, unit: str = "channel") -> list[str]:
+    """A window over several channels: each of the first channels term by term, the rest as sums.
+    ``unit`` names what is counted ("channel": input channels; "δ channel": the layer's deltas)."""
     count = len(frame.channel_terms)
-    rows = [row(f"{label}, channel {c}", f"{terms(frame.channel_terms[c])} = {fmt(frame.channel_terms[c].total)}")
+    rows = [row(f"{label}, {unit} {c}", f"{terms(frame.channel_terms[c])} = {fmt(frame.channel_terms[c].total)}")
             for c in range(min(count, MAX_CHANNELS))]
     if count > MAX_CHANNELS:
-        rows.append(row(f"the other {frame.channels.tail_counts[MAX_CHANNELS]} channels",
+        rows.append(row(f"the other {frame.channels.tail_counts[MAX_CHANNELS]} {unit}s",
                         f"{folded(frame.channels, start=MAX_CHANNELS)} = {fmt(frame.channels.tail_sums[MAX_CHANNELS])}"))
     return rows
 
