@@ -1,10 +1,14 @@
 """The app starts with a model and a sample, and --screenshot renders a PNG."""
 from __future__ import annotations
 
+import gc
+
+from PyQt5.QtCore import QCoreApplication, QEvent
 from PyQt5.QtGui import QImage
 
 from cnnviz.gui import app
-from tests.gui.helpers import make_window
+from cnnviz.gui.app import build_window, preset_model
+from tests.gui.helpers import dataset, make_window
 
 
 def test_window_launches_with_model_sample_and_first_frame(qtbot):
@@ -164,3 +168,16 @@ def test_the_training_tab_widens_the_side_area_only_while_it_shows(qtbot):
     qtbot.waitUntil(lambda: window.side_dock.width() > before, timeout=2000)
     window.side_tabs.setCurrentIndex(0)  # Input again
     qtbot.waitUntil(lambda: abs(window.side_dock.width() - before) <= 2, timeout=2000)
+
+
+def test_a_closed_window_is_torn_down_by_the_garbage_collector_without_errors(qtbot):
+    # Apps and scripts that open several windows drop them like this; a Qt event filter that ran on
+    # a half-collected window raised AttributeError (pytest-qt fails the test on such an exception).
+    window = build_window(preset_model("lecture", None, seed=0), dataset())
+    window.show()
+    qtbot.waitExposed(window)
+    window.close()
+    del window
+    gc.collect()
+    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    QCoreApplication.processEvents()

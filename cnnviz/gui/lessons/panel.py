@@ -138,8 +138,11 @@ class LessonPanel(QWidget):
         return answer == QMessageBox.Discard
 
     def eventFilter(self, watched, event) -> bool:
-        """Closing the window with an unsaved lesson asks first (Cancel keeps the window open)."""
-        if watched is self.window_ and event.type() == QEvent.Close and not self._may_discard():
+        """Closing the window with an unsaved lesson asks first (Cancel keeps the window open).
+
+        The event type is checked first: while the garbage collector tears down a closed window, Qt still
+        sends its children events after this panel's attributes are gone."""
+        if event.type() == QEvent.Close and watched is self.window_ and not self._may_discard():
             event.ignore()
             return True
         return False
