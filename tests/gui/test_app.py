@@ -181,3 +181,34 @@ def test_a_closed_window_is_torn_down_by_the_garbage_collector_without_errors(qt
     gc.collect()
     QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
     QCoreApplication.processEvents()
+
+
+def test_a_script_that_trains_and_ends_with_its_window_open_exits_without_a_traceback():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = """
+import time
+from PyQt5.QtWidgets import QApplication
+from cnnviz.data import synthetic
+from cnnviz.gui.app import build_window
+from tests.gui.test_training import configure, tiny_model
+app = QApplication([])
+window = build_window(tiny_model(), synthetic("bars", size=8, n_train=96, n_test=32, seed=0))
+window.show()
+panel = window.training_panel
+configure(panel, epochs=100_000)
+panel.start()
+end = time.perf_counter() + 1
+while time.perf_counter() < end:
+    app.processEvents()
+panel.stop_and_wait()
+print("trained")
+"""
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=root, timeout=120,
+                            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert result.returncode == 0 and result.stdout.strip() == "trained", result.stderr
+    assert "Traceback" not in result.stderr and "Error" not in result.stderr, result.stderr

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PyQt5 import sip
 from PyQt5.QtCore import QRectF, Qt, pyqtSignal
 from PyQt5.QtGui import QBrush, QColor, QFont, QPen
 from PyQt5.QtWidgets import (QGraphicsRectItem, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout,
@@ -140,7 +141,9 @@ class MapPanel:
         self._fit_title()
 
     def _fit_title(self, *_) -> None:
-        if self._fitting_title:  # setText changes the label's geometry, which calls this again
+        # setText changes the label's geometry, which calls this again; and while Python exits, Qt tears
+        # the label down and moves it once more.
+        if self._fitting_title or sip.isdeleted(self.label):
             return
         self._fitting_title = True
         size = self.font_size + 1
