@@ -2,7 +2,7 @@
 the session overlaid on live loss and accuracy plots, progress.
 
 Training runs in a ``TrainingWorker`` on its own QThread. The window's live model is never touched
-by that thread: while training runs, the worker's snapshots (copies, at most every few hundred ms)
+by that thread: while training runs, the worker's snapshots (copies, one per redraw, every 0.2 to 1 s)
 are drawn by the Live tab (and, if asked, put into the live model so the lecture views show the current
 network on the current sample too); when training pauses, stops or
 finishes, the panel copies the trained weights (and optimizer state) into the live model and calls
@@ -17,6 +17,7 @@ renamed, deleted, saved as JSON, loaded, and exported as CSV or PNG.
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -32,7 +33,14 @@ from ..runs import X_AXES, Run, export_csv, load_runs, save_runs
 from .number_input import BoundedDoubleSpinBox
 from .worker import OPTIMIZER_NAMES, Hyperparameters, TrainingWorker
 
-REFRESH_MS = 200       # plots and progress are redrawn this often while training
+# While training, plots, progress and live views are redrawn every REFRESH_MS, or less often (down to every
+# MAX_REFRESH_MS) when drawing them took more than GUI_SHARE of the time: Python runs one thread at a
+# time, so on a slow machine the views give way rather than slow training down.
+REFRESH_MS = 200
+MAX_REFRESH_MS = 1000
+GUI_SHARE = 0.03
+PLOT_POINTS = 1500  # a curve is drawn with at most about this many points: more than a plot has pixels across
+PLOT_DOTS = 200     # the validation dots (one per epoch): more would merge into a line
 RUN_COLOURS = ((80, 140, 255), (255, 150, 40), (90, 200, 90), (230, 70, 70), (180, 120, 240), (150, 100, 60),
                (240, 120, 200), (160, 160, 160), (200, 200, 50), (40, 200, 210))
 RUNS_FILTER = "cnnviz runs (*.json)"
@@ -44,6 +52,25 @@ def format_seconds(seconds) -> str:
     minutes, seconds = divmod(int(round(seconds)), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+def thinned(x, y, peaks: bool = False, limit: int = PLOT_POINTS):
+    """x, y: (N,) as arrays of at most about ``limit`` points, so redrawing a long run costs no more than a
+    short one: every k-th point, or with ``peaks`` the lowest and the highest of every k (in their order, so
+    a spike of the per-batch loss stays visible). The last N mod k points are kept as they are."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    k = -(-len(x) // limit)
+    if k <= 1:
+        return x, y
+    whole = len(x) // k * k
+    if not peaks:
+        return np.concatenate([x[:whole:k], x[whole:]]), np.concatenate([y[:whole:k], y[whole:]])
+    xs, ys = x[:whole].reshape(-1, k), y[:whole].reshape(-1, k)
+    low, high = ys.argmin(axis=1), ys.argmax(axis=1)
+    picked = np.stack([np.minimum(low, high), np.maximum(low, high)], axis=1)  # (buckets, 2), in x order
+    rows = np.arange(len(xs))[:, None]
+    return (np.concatenate([xs[rows, picked].ravel(), x[whole:]]),
+            np.concatenate([ys[rows, picked].ravel(), y[whole:]]))
 
 
 class MetricPlot(pg.PlotWidget):
@@ -143,13 +170,14 @@ class TrainingPanel(QWidget):
         self.state = "idle"
         self.thread = self.worker = self.trained_model = None
         self.latest = None      # the last batch record
+        self._paced = None      # (wall, GUI-thread CPU) seconds at the last refresh while training
+        self._snapshot = self._epoch_logs = None  # the newest snapshot and epoch end, for the next refresh
         self.runs: list[Run] = []
         self.run = None         # the run being recorded (Continue extends it)
         self._run_model = None  # the model that run trains
         self._offsets = {}      # position, samples, seconds where this training continues its run
         self._colours = {}
         self._dirty = set()
-        self._snapshot = None
 
         settings = QGroupBox("Hyperparameters")
         grid = QGridLayout(settings)
@@ -216,6 +244,10 @@ class TrainingPanel(QWidget):
         self.speed = QLabel("")
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        # Two lines kept free: an epoch's summary does not move the plots below it (a relayout repaints
+        # them all, tens of milliseconds while training).
+        self.status.setAlignment(Qt.AlignLeft | Qt.AlignTop)
+        self.status.setMinimumHeight(2 * self.status.fontMetrics().lineSpacing() + 4)
 
         self.x_combo = QComboBox()
         self.x_combo.addItems(X_AXES)
@@ -454,13 +486,13 @@ class TrainingPanel(QWidget):
         worker.done.connect(self._on_done)
         worker.snapshot.connect(self._on_snapshot)
         self._sample_changed()
-        self.latest = self._snapshot = None
+        self.latest = self._snapshot = self._epoch_logs = None
         self.trained_model = model
         self.status.setText(f"Training {model.name} on {len(data.x_train)} images, validating on "
                             f"{len(data.x_test)}.")
         self._set_state("running")
         self.thread.start()
-        self.timer.start()
+        self._start_refreshing()
         return True
 
     def pause(self) -> None:
@@ -474,7 +506,21 @@ class TrainingPanel(QWidget):
         self._set_state("running")
         self.status.setText("Training.")
         self.worker.resume()
-        self.timer.start()
+        self._start_refreshing()
+
+    def _start_refreshing(self) -> None:
+        self._paced = None
+        self.timer.start(REFRESH_MS)
+        self.worker.request_snapshot()
+
+    def _pace(self) -> None:
+        """The next redraw comes once drawing has used at most GUI_SHARE of the time since the last one
+        (measured as this thread's CPU time: the refresh, the painting it caused and the signals)."""
+        now, cpu = time.perf_counter(), time.thread_time()
+        if self._paced is not None:
+            spent = cpu - self._paced[1]
+            self.timer.setInterval(round(min(MAX_REFRESH_MS, max(REFRESH_MS, 1000 * spent / GUI_SHARE))))
+        self._paced = (now, cpu)
 
     def toggle_pause(self) -> None:
         self.resume() if self.state == "paused" else self.pause()
@@ -536,14 +582,19 @@ class TrainingPanel(QWidget):
         self.latest = records[-1]
         self._dirty.add(self.run)
 
-    def _on_epoch(self, logs) -> None:
+    def _on_epoch(self, epochs) -> None:
         if not self._from_worker():
             return
         offsets = self._offsets
-        self.run.add_epoch(position=offsets["position"] + logs["epoch"] + 1, samples=offsets["samples"] + logs["samples"],
-                           seconds=offsets["seconds"] + logs["seconds"], loss=logs["loss"], accuracy=logs["accuracy"],
-                           val_loss=logs["val_loss"], val_accuracy=logs["val_accuracy"])
+        for logs in epochs:
+            self.run.add_epoch(position=offsets["position"] + logs["epoch"] + 1,
+                               samples=offsets["samples"] + logs["samples"], seconds=offsets["seconds"] + logs["seconds"],
+                               loss=logs["loss"], accuracy=logs["accuracy"], val_loss=logs["val_loss"],
+                               val_accuracy=logs["val_accuracy"])
         self._dirty.add(self.run)
+        self._epoch_logs = epochs[-1]  # shown by the next refresh: short epochs do not each relayout the panel
+
+    def _show_epoch(self, logs) -> None:
         text = f"Epoch {logs['epoch'] + 1}: loss {logs['loss']:.4f}, accuracy {logs['accuracy']:.3f}"
         if logs["val_loss"] is not None:
             text += f"; validation loss {logs['val_loss']:.4f}, accuracy {logs['val_accuracy']:.3f}"
@@ -751,9 +802,10 @@ class TrainingPanel(QWidget):
                 continue
             for plot, metric in ((self.loss_plot, "loss"), (self.accuracy_plot, "accuracy")):
                 raw, smooth, validation = plot.curves_of(run, self._colours[run])
-                raw.setData(run.batches[column], run.batches[metric])
-                smooth.setData(run.batches[column], run.smoothed(metric))
-                validation.setData(run.epochs[column], run.epochs[f"val_{metric}"], connect="finite")
+                raw.setData(*thinned(run.batches[column], run.batches[metric], peaks=True))
+                smooth.setData(*thinned(run.batches[column], run.smoothed(metric)))
+                validation.setData(*thinned(run.epochs[column], run.epochs[f"val_{metric}"], limit=PLOT_DOTS),
+                                   connect="finite")
         if self._dirty:
             for plot in (self.loss_plot, self.accuracy_plot):
                 plot.show_x(self._x_upper(column))
@@ -771,9 +823,15 @@ class TrainingPanel(QWidget):
                                     f"{record['batches']}")
             self.speed.setText(f"{record['samples_per_s']:,.0f} samples/s · "
                                f"{format_seconds(record['time_left'])} left")
+        if self._epoch_logs is not None:
+            self._show_epoch(self._epoch_logs)
+            self._epoch_logs = None
         if self._snapshot is not None:
             self._show_snapshot(self._snapshot)
             self._snapshot = None
+        if self.worker is not None and self.state == "running":
+            self.worker.request_snapshot()  # the next one, drawn at the next refresh
+            self._pace()
 
     def _show_snapshot(self, snapshot) -> None:
         """The live views draw the snapshot; the lecture views too if asked (tracing and drawing a view

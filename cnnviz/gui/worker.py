@@ -12,12 +12,19 @@ resetting the network). Signals carry plain Python numbers, never live arrays:
 - ``progress(list[dict])``: batch records (epoch, epochs, batch, batches, loss, accuracy, size, position
   in epochs, samples and seconds of training so far, samples_per_s, time_left), sent in chunks at most
   every ``FLUSH_SECONDS``;
-- ``epoch_done(dict)``: epoch, samples, seconds, loss, accuracy, val_loss, val_accuracy (None without
-  validation) and val_predicted ((N,) predicted class ids of the validation samples, or None);
-- ``snapshot(dict)``: at most every ``SNAPSHOT_SECONDS`` once ``set_live_sample`` gave a sample: the
-  network on it (``engine.evaluation.live_snapshot``) and ``weights`` (or None), all copies;
-- ``paused(str)``: "" for a requested pause, else why (a non-finite loss, or an update that made weights
-  non-finite: that batch is rolled back, so the weights stay the last finite ones);
+- ``epoch_done(list[dict])``: the epochs ended since the last one, each with epoch, samples, seconds, loss,
+  accuracy, val_loss, val_accuracy (None without validation) and val_predicted ((N,) predicted class ids
+  of the validation samples, or None); sent after the progress, at most every ``FLUSH_SECONDS`` (a tiny
+  dataset ends a thousand epochs a second) and at once after the last epoch;
+- ``snapshot(dict)``: after ``request_snapshot``, once ``set_live_sample`` gave a sample: the network on
+  it (``engine.evaluation.live_snapshot``) and ``weights`` (or None), all copies. The GUI asks for the
+  next one when it has drawn the last, so drawing sets the pace and never queues up;
+- ``paused(str)``: "" for a requested pause, else why training diverged (a non-finite loss, or an update
+  that made weights non-finite). The weights go back to the last checkpoint: every
+  ``CHECKPOINT_SECONDS`` of training the worker checks that all weights are finite and keeps a copy,
+  which costs nothing per batch (a copy and a check on every batch slowed small models by a sixth).
+  A non-finite weight makes the next batch's loss non-finite, so divergence is caught at the next
+  batch at the latest; the end of every epoch, a pause and a stop check too.
 - ``done(str)``: "finished", "stopped" or "error: ..." once the run is over.
 """
 from __future__ import annotations
@@ -29,13 +36,14 @@ from dataclasses import dataclass
 
 import numpy as np
 from PyQt5.QtCore import QObject, pyqtSignal
+from threadpoolctl import ThreadpoolController
 
 from ..engine.evaluation import live_snapshot
 from ..engine.model import Sequential, accuracy
 from ..engine.optimizers import get_optimizer
 
-FLUSH_SECONDS = 0.1  # the plots redraw every 0.2 s: more often would only wake the GUI thread
-SNAPSHOT_SECONDS = 0.3  # the live views redraw this often at most
+FLUSH_SECONDS = 0.2  # the plots redraw every 0.2 s at most: more often would only wake the GUI thread
+CHECKPOINT_SECONDS = 0.1  # at most this much training is undone when training diverges
 OPTIMIZER_NAMES = ("sgd", "adam", "rmsprop", "adagrad")
 
 
@@ -95,6 +103,56 @@ def apply_hyperparameters(optimizer, settings: Hyperparameters):
     return optimizer
 
 
+class BlasThreads:
+    """How many threads numpy's BLAS uses while the worker trains: as many as it has (one per core), or one
+    fewer, leaving a core to the GUI thread. A BLAS call waits, spinning, for a partner thread that the GUI
+    pushed off its core, so on 2 cores the dense preset trained at 0.75-0.9 of model.fit's speed with 2
+    threads and at 0.95-1.0 with 1; a large CNN (kerasy-mnist) trained at 0.7 with 1. Which is faster depends
+    on the model and the machine, and shows only while the GUI draws (a single batch of the dense preset is
+    faster with 2): for the first TRIAL_SECONDS of a run, long enough to span a few redraws, batches
+    alternate between the two, and the one with the higher throughput is kept."""
+
+    WARM_UP, TRIALS, TRIAL_SECONDS = 2, 8, 1.0  # batches not counted; then at least TRIALS batches with each
+
+    def __init__(self, libraries=None):
+        """``libraries``: threadpoolctl's controllers of the BLAS libraries numpy loaded (by default, looked up)."""
+        if libraries is None:
+            libraries = ThreadpoolController().select(user_api="blas").lib_controllers
+        self._libraries = libraries
+        self._original = [library.num_threads for library in self._libraries]
+        most = max(self._original, default=1)
+        self.candidates = (most, most - 1) if most > 1 else (most,)
+        self.chosen = None if most > 1 else most
+        self._timed = {threads: [0, 0.0, 0.0] for threads in self.candidates}  # batches, samples, seconds
+        self._batch = 0
+
+    def _use(self, threads: int) -> None:
+        for library in self._libraries:
+            library.set_num_threads(threads)
+
+    def start_batch(self) -> None:
+        if self.chosen is None:
+            self._use(self.candidates[self._batch % 2])
+
+    def end_batch(self, samples: int, seconds: float) -> None:
+        if self.chosen is not None:
+            return
+        if self._batch >= self.WARM_UP:
+            timed = self._timed[self.candidates[self._batch % 2]]
+            timed[0] += 1
+            timed[1] += samples
+            timed[2] += seconds
+        self._batch += 1
+        if all(batches >= self.TRIALS for batches, _, _ in self._timed.values()) and \
+                sum(seconds for _, _, seconds in self._timed.values()) >= self.TRIAL_SECONDS:
+            self.chosen = max(self.candidates, key=lambda threads: self._timed[threads][1] / self._timed[threads][2])
+            self._use(self.chosen)
+
+    def restore(self) -> None:
+        for library, threads in zip(self._libraries, self._original):
+            library.set_num_threads(threads)
+
+
 class TrainingWorker(QObject):
     """Trains a copy of ``model`` on (x, y), validating on (x_val, y_val) after every epoch.
 
@@ -126,9 +184,10 @@ class TrainingWorker(QObject):
         self._control = threading.Condition()
         self._pause_requested = self._stop_requested = False
         self._pending = None
-        self._finite = None  # the weights before the current batch, to roll back to
+        self._position = (0, 0)  # (epoch, batch) training now
+        self._checkpoint, self._checkpoint_time, self._checkpoint_at = None, 0.0, (0, 0)
         self._live_sample, self._live_weights, self._viewer = None, False, None
-        self._last_snapshot = 0.0
+        self._snapshot_wanted = False
 
     # ------------------------------------------------------------------ control (any thread)
     def pause(self) -> None:
@@ -152,23 +211,28 @@ class TrainingWorker(QObject):
             self._pending = copy.copy(settings)
 
     def set_live_sample(self, x, weights: bool = False) -> None:
-        """Send ``snapshot``s of the network on x: (H, W, C) from now on (None: stop sending them), with a
-        copy of all the ``weights`` if asked (for tracing the sample in the GUI)."""
+        """Snapshots show the network on x: (H, W, C) from now on (None: no snapshots), with a copy of all
+        the ``weights`` if asked (for tracing the sample in the GUI)."""
         with self._control:
             self._live_sample = None if x is None else np.array(x, np.float32)
             self._live_weights = weights
 
+    def request_snapshot(self) -> None:
+        """Send one ``snapshot`` after the batch that is training now."""
+        with self._control:
+            self._snapshot_wanted = True
+
     def _send_snapshot(self) -> None:
-        """A snapshot of the network on the live sample, if one is due (called between batches).
+        """A snapshot of the network on the live sample, if one was asked for (called between batches).
 
         It runs on a twin of the model (its weights copied in), so the training model's batch-sized
-        scratch buffers are not replaced by one-sample ones."""
+        scratch buffers are not replaced by one-sample ones. Weights that are no longer finite are not
+        shown: the next checkpoint or batch finds them and goes back to finite ones."""
         with self._control:
-            x, weights = self._live_sample, self._live_weights
-        now = time.perf_counter()
-        if x is None or now - self._last_snapshot < SNAPSHOT_SECONDS:
+            x, weights, wanted = self._live_sample, self._live_weights, self._snapshot_wanted
+            self._snapshot_wanted = False
+        if x is None or not wanted or not self._weights_finite():
             return
-        self._last_snapshot = now
         if self._viewer is None:
             self._viewer = Sequential.from_config(self.model.get_config())
         self._viewer.set_weights(self.model.get_weights())
@@ -177,21 +241,81 @@ class TrainingWorker(QObject):
         self.snapshot.emit(snapshot)
 
     def copy_state(self):
-        """(weights dict, optimizer) copies of the model being trained, taken between batches."""
+        """(weights dict, optimizer) copies of the model being trained, taken between batches: finite
+        ones (the last checkpoint's, if the last batches diverged)."""
         with self.lock:
+            if not self._weights_finite():
+                self._restore_checkpoint()
             return self.model.weights_by_name(), clone_optimizer(self.model.optimizer)
 
     def load_weights(self, weights: dict) -> None:
         """Continue from these weights (e.g. the live model's, changed while paused)."""
         with self.lock:
             self.model.set_weights(weights)
+            self._save_checkpoint()
+
+    # ------------------------------------------------------------------ finite weights
+    def _variables(self) -> list:
+        """Every weight and running statistic of the model being trained (the arrays themselves)."""
+        return [value for layer in self.model.layers for value in layer.variables().values()]
+
+    def _weights_finite(self) -> bool:
+        return all(np.isfinite(value).all() for value in self._variables())
+
+    def _save_checkpoint(self) -> None:
+        """Keep a copy of the current (finite) weights, from before batch ``self._position``."""
+        variables = self._variables()
+        if self._checkpoint is None:
+            self._checkpoint = [value.copy() for value in variables]
+        else:
+            for kept, value in zip(self._checkpoint, variables):
+                np.copyto(kept, value)
+        self._checkpoint_time, self._checkpoint_at = time.perf_counter(), self._position
+
+    def _restore_checkpoint(self) -> None:
+        """Back to the checkpoint's weights, with a fresh optimizer state (momentum built from diverging
+        gradients would push the same way again)."""
+        for value, kept in zip(self._variables(), self._checkpoint):
+            np.copyto(value, kept)
+        self.model.optimizer.states.clear()
+
+    def _checkpoint_due(self) -> bool:
+        """Save a checkpoint if one is due; False if the weights are no longer finite (then nothing is saved)."""
+        if time.perf_counter() - self._checkpoint_time < CHECKPOINT_SECONDS:
+            return True
+        if not self._weights_finite():
+            return False
+        self._save_checkpoint()
+        return True
+
+    def _diverged(self, reason: str, where: str = "") -> bool:
+        """Go back to the checkpoint and pause, saying why (and ``where``, by default the batch training
+        now); False if a stop was asked for meanwhile."""
+        epoch, batch = self._position
+        kept = "this batch"  # a non-finite loss on finite weights (e.g. a NaN pixel) changed nothing
+        with self.lock:
+            if not self._weights_finite():
+                reason = "an update made some weights NaN or infinite"
+                self._restore_checkpoint()
+                kept_epoch, kept_batch = self._checkpoint_at
+                if (kept_epoch, kept_batch) != (epoch, batch):
+                    kept = f"batch {kept_batch + 1} of epoch {kept_epoch + 1}"
+        where = where or f"epoch {epoch + 1}, batch {batch + 1}"
+        message = (f"Training paused at {where}: {reason}. The weights from before "
+                   f"{kept}, the last finite ones, are kept. Lower the learning rate (now "
+                   f"{self.model.optimizer.learning_rate:g}) and resume.")
+        return self._wait_if_paused(message)
 
     # ------------------------------------------------------------------ the thread
     def run(self) -> None:
+        self.blas = BlasThreads()
         try:
-            outcome = self._train()
+            with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught and said, not warned
+                outcome = self._train()
         except Exception as error:  # shown to the user; the thread must always end cleanly
             outcome = f"error: {type(error).__name__}: {error}"
+        finally:
+            self.blas.restore()
         self.done.emit(outcome)
 
     def _apply_pending(self) -> None:
@@ -224,13 +348,18 @@ class TrainingWorker(QObject):
         if self._buffer:
             self.progress.emit(self._buffer)
             self._buffer = []
+        if self._epochs:
+            self.epoch_done.emit(self._epochs)
+            self._epochs = []
         self._last_flush = time.perf_counter()
 
     def _train(self) -> str:
         n = len(self.x)
-        self._buffer, self._last_flush = [], time.perf_counter()
+        self._buffer, self._epochs, self._last_flush = [], [], time.perf_counter()
         trained_seconds, trained_samples = 0.0, 0
         epoch = 0
+        self._position = (0, 0)
+        self._save_checkpoint()
         while True:
             self._apply_pending()
             if epoch >= self.settings.epochs:
@@ -241,23 +370,26 @@ class TrainingWorker(QObject):
             start = batch = 0
             loss_sum = correct_sum = 0.0
             while start < n:
+                self._position = (epoch, batch)
                 if not self._wait_if_paused():
                     self._flush()
                     return "stopped"
                 size = self.settings.batch_size
                 index = order[start:start + size]
+                self.blas.start_batch()
                 started = time.perf_counter()
                 with self.lock:
-                    diverged, logs = self._train_batch(index)
+                    diverged = None if self._checkpoint_due() else "an update made some weights NaN or infinite"
+                    if diverged is None:
+                        diverged, logs = self._train_batch(index)
                 if diverged:
-                    message = (f"Training paused at epoch {epoch + 1}, batch {batch + 1}: {diverged}. "
-                               f"The weights from before this batch, the last finite ones, are kept. Lower the "
-                               f"learning rate (now {self.model.optimizer.learning_rate:g}) and resume.")
-                    if not self._wait_if_paused(message):
+                    if not self._diverged(diverged):
                         self._flush()
                         return "stopped"
                     continue  # retry the same batch with the new settings
-                trained_seconds += time.perf_counter() - started
+                seconds = time.perf_counter() - started
+                self.blas.end_batch(len(index), seconds)
+                trained_seconds += seconds
                 trained_samples += len(index)
                 start += len(index)
                 loss_sum += logs["loss"] * len(index)
@@ -275,39 +407,32 @@ class TrainingWorker(QObject):
                 if time.perf_counter() - self._last_flush >= FLUSH_SECONDS:
                     self._flush()
                 self._send_snapshot()
-            self._flush()
+            self._position = (epoch + 1, 0)
+            with self.lock:
+                finite = self._weights_finite()  # before validating, and so every epoch ends on finite weights
+            if not finite and not self._diverged("an update made some weights NaN or infinite",
+                                                 f"the end of epoch {epoch + 1}"):
+                self._flush()
+                return "stopped"
             logs = {"epoch": epoch, "samples": trained_samples, "seconds": trained_seconds, "loss": loss_sum / n,
                     "accuracy": correct_sum / n, "val_loss": None, "val_accuracy": None, "val_predicted": None}
             if self.validation is not None:
                 scores = self._validate()
                 if scores is None:
+                    self._flush()
                     return "stopped"
                 logs["val_loss"], logs["val_accuracy"], logs["val_predicted"] = scores
-            self.epoch_done.emit(logs)
+            self._epochs.append(logs)
+            if epoch + 1 >= self.settings.epochs or time.perf_counter() - self._last_flush >= FLUSH_SECONDS:
+                self._flush()
             epoch += 1
 
     def _train_batch(self, index):
-        """(why training diverged or None, logs) of one batch. A batch whose loss is not finite changes
-        nothing; one whose update makes weights NaN or infinite is rolled back to the weights before it
-        (and the optimizer's running state is reset), so the model always holds finite weights."""
-        layers = [layer for layer in self.model.layers if layer.variables()]
-        if self._finite is None:
-            self._finite = [{key: value.copy() for key, value in layer.variables().items()} for layer in layers]
-        for layer, kept in zip(layers, self._finite):
-            for key, value in layer.variables().items():
-                np.copyto(kept[key], value)
+        """(why training diverged or None, logs) of one batch."""
         try:
-            with np.errstate(over="ignore", invalid="ignore"):
-                logs = self.model.train_on_batch(self.x[index], self.y[index])
+            return None, self.model.train_on_batch(self.x[index], self.y[index])
         except ValueError as error:  # a non-finite loss: the engine did not update
-            return str(error), None
-        if all(np.isfinite(value).all() for layer in layers for value in layer.variables().values()):
-            return None, logs
-        for layer, kept in zip(layers, self._finite):
-            for key, value in layer.variables().items():
-                np.copyto(value, kept[key])
-        self.model.optimizer.states.clear()  # momentum built from the diverging gradients would push again
-        return "its update made some weights NaN or infinite", None
+            return str(error).split(": training diverged")[0], None
 
     def _validate(self, chunk: int = 256):
         """(loss, accuracy, predicted class ids) on the validation data; None if a stop comes in between."""

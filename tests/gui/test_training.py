@@ -296,3 +296,69 @@ def test_the_legend_leaves_the_corner_where_the_curves_end(qtbot):
     qtbot.wait(20)
     plot.place_legend()
     assert plot.legend_at_top
+
+
+def test_redraws_come_every_200_ms_unless_drawing_takes_more_than_its_share(qtbot, monkeypatch):
+    from types import SimpleNamespace
+
+    from cnnviz.gui import training_panel as panel_module
+
+    window = tiny_window(qtbot)
+    panel = window.training_panel
+    clock = SimpleNamespace(wall=100.0, cpu=5.0)
+    monkeypatch.setattr(panel_module, "time", SimpleNamespace(perf_counter=lambda: clock.wall,
+                                                              thread_time=lambda: clock.cpu))
+    panel._paced = None
+    panel._pace()
+    for spent_ms, interval in ((1, 200), (6, 200), (12, 400), (24, 800), (30, 1000), (90, 1000), (3, 200)):
+        clock.wall += panel.timer.interval() / 1000
+        clock.cpu += spent_ms / 1000  # the GUI thread's CPU since the last redraw
+        panel._pace()
+        assert panel.timer.interval() == interval, (spent_ms, panel.timer.interval())
+
+
+def test_costly_drawing_while_training_spaces_the_redraws_out(qtbot):
+    from cnnviz.gui import training_panel as panel_module
+
+    window, panel = endless_training(qtbot)
+
+    def costly_drawing(snapshot):
+        started = time.thread_time()
+        while time.thread_time() - started < 0.04:  # 40 ms of CPU in the GUI thread per redraw
+            pass
+
+    panel.snapshot_ready.connect(costly_drawing)
+    qtbot.waitUntil(lambda: panel.timer.interval() == panel_module.MAX_REFRESH_MS, timeout=WAIT_MS)
+    panel.snapshot_ready.disconnect(costly_drawing)
+    panel.stop_and_wait()
+
+
+def test_an_epochs_summary_does_not_move_the_plots(qtbot):
+    window = tiny_window(qtbot)
+    window.resize(1280, 800)
+    panel = window.training_panel
+    window.side_tabs.setCurrentIndex(next(i for i in range(window.side_tabs.count())
+                                          if window.side_tabs.tabText(i) == "Training"))
+    qtbot.wait(50)
+    top = panel.loss_plot.mapTo(panel, panel.loss_plot.rect().topLeft()).y()
+    panel.status.setText("Epoch 12: loss 0.1234, accuracy 0.961; validation loss 0.1433, accuracy 0.950")
+    qtbot.wait(50)
+    assert panel.loss_plot.mapTo(panel, panel.loss_plot.rect().topLeft()).y() == top
+
+
+def test_long_runs_are_drawn_with_a_bounded_number_of_points_keeping_the_spikes():
+    from cnnviz.gui.training_panel import PLOT_POINTS, thinned
+
+    x = np.arange(10_007, dtype=float)
+    y = np.sin(x / 500)
+    y[4321], y[777] = 9.0, -9.0  # single-batch spikes
+    for peaks in (False, True):
+        xs, ys = thinned(x, y, peaks=peaks)
+        assert len(xs) == len(ys) <= 2 * PLOT_POINTS + 10
+        assert np.all(np.diff(xs) > 0), "still in x order"
+        assert np.isin(xs, x).all() and np.array_equal(ys, y[xs.astype(int)]), "points of the run, not made up"
+        assert xs[-1] == x[-1], "the newest batch is drawn"
+    xs, ys = thinned(x, y, peaks=True)
+    assert 9.0 in ys and -9.0 in ys
+    short = thinned(x[:100], y[:100], peaks=True)
+    assert np.array_equal(short[0], x[:100]) and np.array_equal(short[1], y[:100])

@@ -164,17 +164,17 @@ def test_the_live_view_shows_the_first_kernels_changing_while_training_runs(qtbo
     panel.start()
     seen = []
     panel.snapshot_ready.connect(lambda snapshot: seen.append((panel.state, snapshot["kernels"].copy(),
-                                                               window.live_view.kernels_item.image.copy())))
+                                                               window.live_view.kernels_item.image.copy(),
+                                                               snapshot["weights"] is not None)))
     qtbot.waitUntil(lambda: len(seen) >= 3, timeout=WAIT_MS)
-    assert all(state == "running" for state, _, _ in seen)
+    assert all(state == "running" for state, _, _, _ in seen)
     assert not np.array_equal(seen[0][1], seen[-1][1]), "the kernels the worker sends change"
     qtbot.wait(50)  # the view draws each snapshot right after it arrives
     assert not np.array_equal(seen[0][2], window.live_view.kernels_item.image, equal_nan=True), \
         "and the grid drawn of them"
     assert np.array_equal(window.state.model.layers[0].params["kernel"], initial), "the lecture views wait"
-    panel.follow_box.setChecked(True)  # unless asked to follow
-    count = len(seen)
-    qtbot.waitUntil(lambda: len(seen) > count, timeout=WAIT_MS)
+    panel.follow_box.setChecked(True)  # unless asked to follow: from the next snapshot asked for (with weights)
+    qtbot.waitUntil(lambda: seen[-1][3], timeout=WAIT_MS)
     live_kernel = window.state.model.layers[0].params["kernel"]
     assert np.array_equal(live_kernel, seen[-1][1]) and not np.array_equal(live_kernel, seen[0][1])
     assert np.array_equal(window.state.trace.records[0].params["kernel"], live_kernel)
