@@ -509,7 +509,7 @@ class TrainingPanel(QWidget):
         self._start_refreshing()
 
     def _start_refreshing(self) -> None:
-        self._paced = None
+        self._paced = (time.perf_counter(), time.thread_time())  # the first redraw is paced by what starting cost
         self.timer.start(REFRESH_MS)
         self.worker.request_snapshot()
 

@@ -30,6 +30,7 @@ resetting the network). Signals carry plain Python numbers, never live arrays:
 from __future__ import annotations
 
 import copy
+import json
 import threading
 import time
 from dataclasses import dataclass
@@ -106,47 +107,57 @@ def apply_hyperparameters(optimizer, settings: Hyperparameters):
 class BlasThreads:
     """How many threads numpy's BLAS uses while the worker trains: as many as it has (one per core), or one
     fewer, leaving a core to the GUI thread. A BLAS call waits, spinning, for a partner thread that the GUI
-    pushed off its core, so on 2 cores the dense preset trained at 0.75-0.9 of model.fit's speed with 2
-    threads and at 0.95-1.0 with 1; a large CNN (kerasy-mnist) trained at 0.7 with 1. Which is faster depends
-    on the model and the machine, and shows only while the GUI draws (a single batch of the dense preset is
-    faster with 2): for the first TRIAL_SECONDS of a run, long enough to span a few redraws, batches
-    alternate between the two, and the one with the higher throughput is kept."""
+    pushed off its core: on 2 cores the dense preset trained at 0.75-0.9 of model.fit's speed with 2
+    threads and at 0.95-1.0 with 1, a large CNN (kerasy-mnist) at 0.7 with 1. Which is faster depends on the
+    model, the machine and how busy the GUI is, so after WARM_UP_SECONDS of training with all threads (the
+    first redraws of a run are its busiest, and unlike the rest of it), batches alternate between the two
+    for TRIAL_SECONDS, long enough to span a few redraws, and the one with the higher throughput is kept.
+    It is remembered for the session by ``key`` (the network and batch size): Continue and later runs start
+    with it."""
 
-    WARM_UP, TRIALS, TRIAL_SECONDS = 2, 8, 1.0  # batches not counted; then at least TRIALS batches with each
+    WARM_UP_SECONDS, TRIAL_SECONDS, TRIALS = 0.5, 1.0, 8  # TRIALS: batches with each, at least
+    known: dict = {}  # (key, threads available) -> threads chosen
 
-    def __init__(self, libraries=None):
+    def __init__(self, key=None, libraries=None):
         """``libraries``: threadpoolctl's controllers of the BLAS libraries numpy loaded (by default, looked up)."""
         if libraries is None:
             libraries = ThreadpoolController().select(user_api="blas").lib_controllers
         self._libraries = libraries
         self._original = [library.num_threads for library in self._libraries]
         most = max(self._original, default=1)
+        self.key = key
         self.candidates = (most, most - 1) if most > 1 else (most,)
-        self.chosen = None if most > 1 else most
-        self._timed = {threads: [0, 0.0, 0.0] for threads in self.candidates}  # batches, samples, seconds
-        self._batch = 0
+        self.chosen = self.known.get((key, most)) if most > 1 else most
+        if most > 1 and self.chosen is not None:
+            self._use(self.chosen)
+        self._trained = 0.0  # seconds of training seen
+        self._timed = {threads: [0, 0, 0.0] for threads in self.candidates}  # batches, samples, seconds
+        self._trying = self.candidates[0]
 
     def _use(self, threads: int) -> None:
         for library in self._libraries:
             library.set_num_threads(threads)
 
     def start_batch(self) -> None:
-        if self.chosen is None:
-            self._use(self.candidates[self._batch % 2])
+        if self.chosen is None and self._trained >= self.WARM_UP_SECONDS:
+            self._trying = self.candidates[1] if self._trying == self.candidates[0] else self.candidates[0]
+            self._use(self._trying)
 
     def end_batch(self, samples: int, seconds: float) -> None:
         if self.chosen is not None:
             return
-        if self._batch >= self.WARM_UP:
-            timed = self._timed[self.candidates[self._batch % 2]]
+        if self._trained >= self.WARM_UP_SECONDS:
+            timed = self._timed[self._trying]
             timed[0] += 1
             timed[1] += samples
             timed[2] += seconds
-        self._batch += 1
+        self._trained += seconds
         if all(batches >= self.TRIALS for batches, _, _ in self._timed.values()) and \
                 sum(seconds for _, _, seconds in self._timed.values()) >= self.TRIAL_SECONDS:
             self.chosen = max(self.candidates, key=lambda threads: self._timed[threads][1] / self._timed[threads][2])
             self._use(self.chosen)
+            if self.key is not None:
+                self.known[self.key, self.candidates[0]] = self.chosen
 
     def restore(self) -> None:
         for library, threads in zip(self._libraries, self._original):
@@ -308,7 +319,7 @@ class TrainingWorker(QObject):
 
     # ------------------------------------------------------------------ the thread
     def run(self) -> None:
-        self.blas = BlasThreads()
+        self.blas = BlasThreads(key=(json.dumps(self.model.get_config(), sort_keys=True), self.settings.batch_size))
         try:
             with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught and said, not warned
                 outcome = self._train()
