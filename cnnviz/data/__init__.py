@@ -93,7 +93,7 @@ def _from_arrays(arrays: dict, name: str, path, seed, test_fraction, class_names
     if sum(np.asarray(x).size for x in images) > MAX_DATASET_VALUES:
         raise ValueError(f"{where}: the images hold {sum(np.asarray(x).size for x in images):,} values, more than "
                          f"the {MAX_DATASET_VALUES:,} cnnviz loads for one dataset")
-    if "x_train" in arrays:
+    if {"x_train", "y_train", "x_test", "y_test"} <= arrays.keys():  # else x and y (a stray x_train is ignored)
         parts = []
         for part in ("train", "test"):
             x = images_to_float(arrays[f"x_{part}"], f"{where} (x_{part})")

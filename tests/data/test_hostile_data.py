@@ -8,7 +8,7 @@ import zlib
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -195,6 +195,8 @@ NPZ_VALUES = st.builds(lambda shape, dtype: np.zeros(shape, dtype),
 @given(arrays=st.dictionaries(st.sampled_from(["x", "y", "x_train", "y_train", "x_test", "y_test", "class_names"]),
                               NPZ_VALUES, max_size=6),
        fraction=st.floats(-1, 2) | st.just(float("nan")))
+@example(arrays={"x": np.array(0, np.uint8), "y": np.array(0, np.uint8), "x_train": np.zeros((0, 0, 0), np.uint8)},
+         fraction=0.5)  # x and y with a stray x_train: a KeyError ('y_train') once
 def test_any_npz_dataset_loads_or_is_refused_clearly(tmp_path, arrays, fraction):
     path = tmp_path / "d.npz"
     np.savez(path, **arrays)
@@ -204,6 +206,14 @@ def test_any_npz_dataset_loads_or_is_refused_clearly(tmp_path, arrays, fraction)
         assert str(path) in str(error) or "test_fraction" in str(error)
         return
     assert len(data.x_train) > 0 and data.x_train.dtype == np.float32
+
+
+def test_x_and_y_with_a_stray_x_train_load_from_x_and_y(tmp_path):
+    path = tmp_path / "d.npz"
+    x, y = np.zeros((20, 8, 8), np.uint8), np.arange(20) % 2
+    np.savez(path, x=x, y=y, x_train=np.zeros((3, 4, 4), np.uint8))
+    data = load_dataset(path, test_fraction=0.25)
+    assert len(data.x_train) + len(data.x_test) == 20 and data.x_train.shape[1:] == (8, 8, 1)
 
 
 PLAIN = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=4) | st.binary(max_size=8),
