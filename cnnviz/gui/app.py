@@ -126,16 +126,21 @@ def build_window(model, dataset=None, sample=None):
 
     narrow = []  # the side area's width before a plot tab widened it
 
-    def fit_side_area(_=None, width: int = 440) -> None:
-        """Plots need room: the side area grows while a tab with plots shows, and gets its width back
-        when another tab (Input) shows again."""
+    def fit_side_area(_=None) -> None:
+        """Plots need room: the side area grows while a tab with plots shows (440 px, or what its panel
+        needs with scaled fonts, up to half the window), and gets its width back when another tab (Input)
+        shows again."""
         shown = window.side_tabs.currentWidget()
         plots = isinstance(shown, QScrollArea) and shown.widget() in (
             training, experiment, window.live_view, window.evaluation_view)
-        if plots and window.side_dock.width() < width:
-            narrow.append(window.side_dock.width())
-            window.resizeDocks([window.side_dock], [width], Qt.Horizontal)
-        elif not plots and narrow:
+        if plots:
+            needed = shown.widget().minimumSizeHint().width() + shown.verticalScrollBar().sizeHint().width() + 12
+            width = min(max(440, needed), window.width() // 2)
+            if window.side_dock.width() < width:
+                if not narrow:
+                    narrow.append(window.side_dock.width())
+                window.resizeDocks([window.side_dock], [width], Qt.Horizontal)
+        elif narrow:
             window.resizeDocks([window.side_dock], [narrow.pop()], Qt.Horizontal)
 
     class CloseGuard(QObject):
@@ -148,6 +153,7 @@ def build_window(model, dataset=None, sample=None):
             return False
 
     window.side_tabs.currentChanged.connect(fit_side_area)
+    window.fonts_scaled.connect(fit_side_area)
     window.close_guard = CloseGuard(window)
     window.installEventFilter(window.close_guard)
     # Last, so its close filter runs first: keeping the window for an unsaved lesson stops nothing.

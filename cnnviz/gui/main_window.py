@@ -7,7 +7,7 @@ It draws the application state (``state.AppState``) it is given and listens to i
 from __future__ import annotations
 
 import numpy as np
-from PyQt5.QtCore import Qt, QTimer
+from PyQt5.QtCore import Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import (QAction, QApplication, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDockWidget,
                              QHBoxLayout, QLabel, QMainWindow, QMessageBox, QScrollArea, QSlider, QSpinBox,
@@ -63,6 +63,8 @@ NOTATION = (  # one notation everywhere on screen, as the teaching notebooks wri
 
 
 class MainWindow(QMainWindow):
+    fonts_scaled = pyqtSignal(float)  # the new scale: panels that size themselves to their text re-fit
+
     def __init__(self, state, parent=None):
         """state: the AppState to show."""
         super().__init__(parent)
@@ -387,6 +389,7 @@ class MainWindow(QMainWindow):
         self._fit_strip()
         self._last_step = None
         self.draw_frame()
+        self.fonts_scaled.emit(scale)
 
     def _fit_strip(self) -> None:
         """The strip's scroll area as tall as its blocks (plus a scroll bar when they do not fit)."""

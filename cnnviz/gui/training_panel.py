@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5.QtCore import QSize, Qt, QThread, QTimer, pyqtSignal
+from PyQt5.QtCore import QEvent, QSize, Qt, QThread, QTimer, pyqtSignal
 from PyQt5.QtGui import QColor, QIcon, QPixmap
 from PyQt5.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout,
                              QLabel, QListWidget, QListWidgetItem, QProgressBar, QPushButton, QScrollArea,
@@ -201,18 +201,17 @@ class TrainingPanel(QWidget):
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2**31 - 1)
         self.seed_spin.setToolTip("Seed of the fresh random weights of 'Train from scratch'")
-        for label, widget in (("optimizer", self.optimizer_combo), ("learning rate", self.lr_spin),
-                              ("momentum", self.momentum_spin), ("batch", self.batch_spin),
-                              ("epochs", self.epochs_spin), ("weight decay", self.decay_spin),
-                              ("lr decay", self.lr_decay_spin), ("seed", self.seed_spin)):
+        self._setting_boxes = (self.optimizer_combo, self.lr_spin, self.momentum_spin, self.batch_spin,
+                               self.epochs_spin, self.decay_spin, self.lr_decay_spin, self.seed_spin)
+        for label, widget in zip(("optimizer", "learning rate", "momentum", "batch", "epochs", "weight decay",
+                                  "lr decay", "seed"), self._setting_boxes):
             row, col = divmod(grid.count() // 2, 2)
             grid.addWidget(QLabel(label), row, 2 * col)
             grid.addWidget(widget, row, 2 * col + 1)
             if isinstance(widget, BoundedDoubleSpinBox):
                 widget.what = label
                 widget.clamped.connect(self._say_clamped)
-            widget.setMinimumWidth(70)
-            widget.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
+            widget.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)  # as wide as the column, at least
         self.optimizer_combo.currentTextChanged.connect(self._settings_edited)
         for spin in (self.lr_spin, self.momentum_spin, self.batch_spin, self.epochs_spin, self.decay_spin,
                      self.lr_decay_spin):
@@ -287,11 +286,9 @@ class TrainingPanel(QWidget):
                        self.png_button):
             run_buttons.addWidget(button)
             button.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
-            button.setMinimumWidth(40)
         run_buttons.addWidget(QLabel("x:"))
         run_buttons.addWidget(self.x_combo)
         self.x_combo.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
-        self.x_combo.setMinimumWidth(80)
         runs_column.addLayout(run_buttons)
         key = QLabel("lines: training per batch (faint) and smoothed · dots: validation after each epoch")
         key.setWordWrap(True)
@@ -302,10 +299,8 @@ class TrainingPanel(QWidget):
         column.addWidget(settings)
         column.addLayout(buttons)
         column.addWidget(self.follow_box)
-        progress_row = QHBoxLayout()
-        progress_row.addWidget(self.progress, 3)
-        progress_row.addWidget(self.speed, 2)
-        column.addLayout(progress_row)
+        column.addWidget(self.progress)  # its own row: beside the speed, "epoch 5/5 · batch 125/125" was cut
+        column.addWidget(self.speed)
         column.addWidget(self.status)
         column.addWidget(runs_box)
         column.addWidget(self.plots, 1)
@@ -317,6 +312,24 @@ class TrainingPanel(QWidget):
         app_state.sample_changed.connect(self._sample_changed)
         self._show_optimizer(app_state.model.optimizer)
         self._set_state("idle")
+        self._fit_to_font()
+
+    def _fit_to_font(self) -> None:
+        """Boxes and buttons share the panel's width but never get narrower than their text, so with
+        scaled fonts the panel asks for more room (app.fit_side_area gives it) instead of cutting them."""
+        metrics = self.fontMetrics()
+        box = metrics.horizontalAdvance("0.000000") + metrics.height() + 14  # text, arrows, frame
+        for widget in self._setting_boxes:
+            widget.setMinimumWidth(box)
+        for button in (self.delete_button, self.save_runs_button, self.load_runs_button, self.csv_button,
+                       self.png_button):
+            button.setMinimumWidth(metrics.horizontalAdvance(button.text()) + 12)
+        self.x_combo.setMinimumWidth(max(metrics.horizontalAdvance(text) for text in X_AXES) + metrics.height() + 16)
+
+    def changeEvent(self, event) -> None:
+        if event.type() == QEvent.FontChange:
+            self._fit_to_font()
+        super().changeEvent(event)
 
     @staticmethod
     def _double(low, high, decimals, value, tip) -> QDoubleSpinBox:

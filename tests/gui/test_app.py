@@ -212,3 +212,18 @@ print("trained")
                             env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert result.returncode == 0 and result.stdout.strip() == "trained", result.stderr
     assert "Traceback" not in result.stderr and "Error" not in result.stderr, result.stderr
+
+
+def test_with_fonts_scaled_the_training_tab_gets_the_room_its_boxes_need(qtbot):
+    window = make_window(qtbot)
+    window.resize(1920, 1080)
+    window.scale_fonts(1.4)  # lecture mode, from the back row
+    panel = window.training_panel
+    area = panel.parentWidget().parentWidget()
+    window.side_tabs.setCurrentWidget(area)
+    qtbot.waitUntil(lambda: area.viewport().width() >= panel.minimumSizeHint().width(), timeout=2000)
+    metrics = panel.fontMetrics()
+    assert panel.lr_spin.width() >= metrics.horizontalAdvance(panel.lr_spin.text()), "0.001000 is not cut"
+    for button in (panel.stop_button, panel.png_button):
+        assert button.mapTo(area.viewport(), button.rect().topRight()).x() <= area.viewport().width()
+    assert panel.x_combo.width() >= metrics.horizontalAdvance("samples seen")
