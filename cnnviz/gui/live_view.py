@@ -1,5 +1,6 @@
 """The Live tab: the current network on the current sample, redrawn from the training worker's snapshots
-(a few times a second while training runs) and after every change of model, weights or sample.
+(one per redraw of the training panel, every 0.2 to 1 s, while training runs) and after every change of
+model, weights or sample.
 
 It shows the input as the network sees it (in colour for 3 channels, with its R, G, B planes beside
 it), the kernels of the first layer as a grid (in colour when they read a colour image; a dense
