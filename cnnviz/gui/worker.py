@@ -199,6 +199,7 @@ class TrainingWorker(QObject):
         self._checkpoint, self._checkpoint_time, self._checkpoint_at = None, 0.0, (0, 0)
         self._live_sample, self._live_weights, self._viewer = None, False, None
         self._snapshot_wanted = False
+        self.blas = None  # the run's BlasThreads, made when it starts
 
     # ------------------------------------------------------------------ control (any thread)
     def pause(self) -> None:

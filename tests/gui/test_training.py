@@ -88,15 +88,16 @@ def test_training_reports_epochs_fills_the_plots_and_updates_the_live_model(qtbo
 def test_worker_sends_copies_not_live_arrays(qtbot):
     window = tiny_window(qtbot)
     panel = window.training_panel
-    configure(panel, epochs=1)
+    configure(panel, epochs=100_000)  # still training when the slot below is connected
     panel.start()
     records = []
     panel.worker.progress.connect(records.extend)
     worker_model = panel.worker.model
     assert worker_model is not window.state.model
     assert not np.shares_memory(worker_model.layers[0].params["kernel"], window.state.model.layers[0].params["kernel"])
-    wait_idle(qtbot, panel)
-    assert records and all(isinstance(r["loss"], float) and isinstance(r["accuracy"], float) for r in records)
+    qtbot.waitUntil(lambda: len(records) > 0, timeout=WAIT_MS)
+    panel.stop_and_wait()
+    assert all(isinstance(r["loss"], float) and isinstance(r["accuracy"], float) for r in records)
 
 
 def test_pause_shows_current_weights_then_resume_and_stop(qtbot):
