@@ -13,9 +13,9 @@ def single_image_experiment(model, x, target=None, train: str = "all", max_steps
     """Train ``model`` on the single image ``x`` (H, W, C) or (1, H, W, C) labelled ``target``.
 
     target: a class id; None picks the class the model now finds least likely.
-    train: "all", "conv" or "dense": which layers learn; the others are frozen for the
-    experiment, layers already frozen stay frozen, and every ``trainable`` flag is restored
-    afterwards (also when the loop is left early). optimizer: takes the steps (default: the
+    train: "all", "conv" or "dense": which layers learn; the others, and layers already frozen,
+    keep their weights. No ``trainable`` flag is touched, so the step-by-step views may trace
+    the model while the experiment runs. optimizer: takes the steps (default: the
     model's own; another one leaves the model's optimizer and its state untouched). The model's
     weights DO change: save them first (``model.get_weights()``) to undo the experiment.
 
@@ -52,21 +52,14 @@ def _run(model, x, target, learning, max_steps, optimizer):
     if target is None:
         target = int(np.argmin(probabilities))
     target = int(target)
-    flags = [layer.trainable for layer in model.layers]
-    try:
-        for layer in model.layers:
-            layer.trainable = any(layer is chosen for chosen in learning)
-        loss = None
-        for iteration in range(max_steps + 1):
-            if iteration:
-                loss = model.train_on_batch(x, np.array([target]), optimizer)["loss"]
-                probabilities = model.predict(x)[0]
-            predicted = int(np.argmax(probabilities))
-            yield {"iteration": iteration, "target": target, "target_probability": float(probabilities[target]),
-                   "predicted": predicted, "probabilities": probabilities.copy(), "flipped": predicted == target,
-                   "loss": loss}
-            if predicted == target:
-                return
-    finally:
-        for layer, flag in zip(model.layers, flags):
-            layer.trainable = flag
+    loss = None
+    for iteration in range(max_steps + 1):
+        if iteration:
+            loss = model.train_on_batch(x, np.array([target]), optimizer, layers=learning)["loss"]
+            probabilities = model.predict(x)[0]
+        predicted = int(np.argmax(probabilities))
+        yield {"iteration": iteration, "target": target, "target_probability": float(probabilities[target]),
+               "predicted": predicted, "probabilities": probabilities.copy(), "flipped": predicted == target,
+               "loss": loss}
+        if predicted == target:
+            return

@@ -216,9 +216,10 @@ class Sequential:
         self._check_compiled()
         self.optimizer.apply(self.layers)
 
-    def train_on_batch(self, x, y, optimizer=None) -> dict:
+    def train_on_batch(self, x, y, optimizer=None, layers=None) -> dict:
         """forward + backward + update on one batch; returns {'loss', 'accuracy'} of that batch.
-        ``optimizer`` takes the step instead of the model's own (which then stays untouched)."""
+        ``optimizer`` takes the step instead of the model's own (which then stays untouched);
+        ``layers``: only these learn (default: every trainable layer), no ``trainable`` flag changed."""
         self._check_compiled()
         x = self.check_x(x)
         y = self.check_y(y, x.shape[0])
@@ -227,7 +228,7 @@ class Sequential:
         if not np.isfinite(loss):
             raise ValueError(f"the loss is {loss}: training diverged; try a lower learning rate")
         self.backward(y, need_input_grad=False)
-        (optimizer or self.optimizer).apply(self.layers)
+        (optimizer or self.optimizer).apply(self.layers if layers is None else layers)
         return {"loss": loss, "accuracy": accuracy(y_pred, y)}
 
     # ------------------------------------------------------------------ fast path

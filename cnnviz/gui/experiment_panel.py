@@ -184,7 +184,7 @@ class ExperimentPanel(QWidget):
         self.play_button.setText("Pause" if self.timer.isActive() else "Play")
 
     def end(self) -> None:
-        """Finish the experiment: trainable flags restored, views refreshed."""
+        """Finish the experiment: the iterator closed, the views refreshed."""
         self.timer.stop()
         self.play_button.setText("Play")
         if self.iterator is None:
