@@ -113,6 +113,7 @@ class MainWindow(QMainWindow):
 
         self.input_panel = InputPanel()
         self.input_panel.sample_chosen.connect(self._sample_from_panel)
+        self.input_panel.failed.connect(lambda title, text: self.state.report("warning", title, text))
         self.input_panel.predict = lambda x: np.argmax(self.state.model.predict(x), axis=1)
         self.side_tabs = QTabWidget()
         self.side_tabs.addTab(self.input_panel, "Input")

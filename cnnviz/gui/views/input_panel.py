@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 from PyQt5.QtCore import Qt, pyqtSignal
-from PyQt5.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox,
+from PyQt5.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                              QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from ..images import fit_to_input, load_image, mnist_style
@@ -18,9 +18,11 @@ INKS = {"white": np.array([1, 1, 1], np.float32), "red": np.array([1, 0, 0], np.
 
 class InputPanel(QWidget):
     """Emits ``sample_chosen(x (H, W, C), label, description)`` with label NO_LABEL for a drawing or an
-    image file until its label is chosen; the application state builds the trace."""
+    image file until its label is chosen; the application state builds the trace. ``failed(title, text)``:
+    what could not be done and why (the window reports it)."""
 
     sample_chosen = pyqtSignal(object, int, str)
+    failed = pyqtSignal(str, str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -213,7 +215,7 @@ class InputPanel(QWidget):
         try:
             x, inverted = load_image(path, self.input_shape)
         except ValueError as error:
-            QMessageBox.warning(self, "Cannot open the image", str(error))
+            self.failed.emit("Cannot open the image", str(error))
             return False
         self._own_input = (x, str(path))
         self.status.setText(f"image {path}" + (" (inverted: dark ink on light paper)" if inverted else "")
