@@ -243,10 +243,7 @@ class TrainingPanel(QWidget):
         self.speed = QLabel("")
         self.status = QLabel("")
         self.status.setWordWrap(True)
-        # Two lines kept free: an epoch's summary does not move the plots below it (a relayout repaints
-        # them all, tens of milliseconds while training).
-        self.status.setAlignment(Qt.AlignLeft | Qt.AlignTop)
-        self.status.setMinimumHeight(2 * self.status.fontMetrics().lineSpacing() + 4)
+        self.status.setAlignment(Qt.AlignLeft | Qt.AlignTop)  # in the two lines _fit_to_font keeps for it
 
         self.x_combo = QComboBox()
         self.x_combo.addItems(X_AXES)
@@ -318,6 +315,9 @@ class TrainingPanel(QWidget):
         """Boxes and buttons share the panel's width but never get narrower than their text, so with
         scaled fonts the panel asks for more room (app.fit_side_area gives it) instead of cutting them."""
         metrics = self.fontMetrics()
+        # Two lines kept free: an epoch's summary does not move the plots below it (a relayout repaints
+        # them all, tens of milliseconds while training).
+        self.status.setMinimumHeight(2 * metrics.lineSpacing() + 4)
         box = metrics.horizontalAdvance("0.000000") + metrics.height() + 14  # text, arrows, frame
         for widget in self._setting_boxes:
             widget.setMinimumWidth(box)
