@@ -64,10 +64,11 @@ def check_size(path, size: int, limit: int, what: str) -> None:
                          "one file")
 
 
-def read_json(path, what: str = "architecture file"):
-    """Parsed JSON of a small text file; ValueError for a missing, huge, undecodable or too deeply nested one."""
+def read_json(path, what: str = "architecture file", limit: int = MAX_JSON_BYTES):
+    """Parsed JSON of a text file of at most ``limit`` bytes; ValueError for a missing, bigger, undecodable
+    or too deeply nested one."""
     path = readable_file(path, what)
-    check_size(path, path.stat().st_size, MAX_JSON_BYTES, f"this {what}")
+    check_size(path, path.stat().st_size, limit, f"this {what}")
     try:
         return parse_json(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
@@ -83,7 +84,7 @@ def parse_json(text: str):
     except json.JSONDecodeError as error:
         raise ValueError(f"not a valid JSON document ({error})") from None
     except RecursionError:
-        raise ValueError("the JSON is nested too deeply to be a model description") from None
+        raise ValueError("the JSON is nested too deeply to be a cnnviz file") from None
 
 
 def read_npz(path, what: str = ".npz file") -> dict[str, np.ndarray]:

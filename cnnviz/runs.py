@@ -21,9 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .limits import read_json
+
 FORMAT = "cnnviz-runs"
 VERSION = 1
-MAX_FILE_BYTES = 200 * 2**20
+MAX_FILE_BYTES = 200 * 2**20  # a runs file: a long run has a row of numbers per batch
 BATCH_COLUMNS = ("position", "samples", "seconds", "loss", "accuracy")
 EPOCH_COLUMNS = (*BATCH_COLUMNS, "val_loss", "val_accuracy")
 X_AXES = {"epochs": "position", "samples seen": "samples", "seconds": "seconds"}
@@ -175,12 +177,9 @@ def load_runs(path) -> list[Run]:
     """The runs of a file written by ``save_runs``; ValueError with the file and the problem."""
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ValueError(f"{path}: {path.stat().st_size:,} bytes, more than a runs file can be "
-                             f"({MAX_FILE_BYTES:,})")
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise ValueError(f"{path}: not a readable runs file ({error})") from None
+        data = read_json(path, "runs file", limit=MAX_FILE_BYTES)
+    except ValueError as error:
+        raise ValueError(f"not a readable runs file: {error}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("runs"), list):
         raise ValueError(f"{path}: expected a cnnviz runs file (JSON with \"format\": \"{FORMAT}\" and a list "
                          "of \"runs\")")

@@ -50,6 +50,7 @@ def test_runs_round_trip_through_json_and_export_as_csv(tmp_path):
 
 @pytest.mark.parametrize("content, expected", [
     ("not json", "not a readable runs file"),
+    ("[" * 100_000, "not a readable runs file: .* nested too deeply"),
     ('{"runs": []}', "expected a cnnviz runs file"),
     ('{"format": "cnnviz-runs", "runs": [{"label": 3}]}', "run 1: 'label' must be text"),
     ('{"format": "cnnviz-runs", "runs": [{"batches": {"loss": [1]}}]}', "run 1: 'batches' must hold the columns"),
