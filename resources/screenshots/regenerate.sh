@@ -19,8 +19,8 @@ xvfb-run -a -s "-screen 0 1280x800x24" python main.py --present --size 1280x800 
     --screenshot resources/screenshots/presentation-1280x800.png
 xvfb-run -a -s "-screen 0 1920x1080x24" python main.py --present --size 1920x1080 --step 5707 \
     --screenshot resources/screenshots/presentation-1920x1080.png
-xvfb-run -a -s "-screen 0 1280x800x24" python resources/screenshots/training.py  # trains first: a few seconds
+# training.png, runs.png, live.png, evaluation.png: trains three times, a minute at most
+xvfb-run -a -s "-screen 0 1280x800x24" python resources/screenshots/training.py
 # the README's lesson GIF: slide 1 of the shipped convolution lesson
 python -m cnnviz.gui.lessons.export resources/lessons/convolution.cnnviz-lesson.json --out /tmp/cnnviz-lesson-gif \
     --format gif --size 800x500 && cp /tmp/cnnviz-lesson-gif/01-*.gif resources/screenshots/lesson-convolution.gif
-xvfb-run -a -s "-screen 0 1280x800x24" python resources/screenshots/runs.py  # trains two networks: a minute
